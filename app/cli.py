@@ -1,0 +1,218 @@
+"""`storyline` command line: serve, ingest, stories, show."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.reader import NotFound, StoryReader
+from app.settings import Settings
+from storage import SQLiteRepository
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.api import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _lines(path: Path, batch: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                chunk.append((number, line))
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from app.service import Service
+    from app.validation import FieldError, parse_item
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"storyline ingest: no such file: {path}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    logging.basicConfig(level=logging.WARNING)
+    service = Service(settings)
+    counts = {"created": 0, "duplicate": 0, "exists": 0, "rejected": 0}
+    rejected: list[str] = []
+    total = path.stat().st_size
+    try:
+        with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=args.quiet) as bar:
+            for chunk in _lines(path, args.batch_size):
+                good = []
+                for number, line in chunk:
+                    try:
+                        raw = json.loads(line)
+                        good.append(parse_item(raw, settings))
+                    except json.JSONDecodeError as exc:
+                        counts["rejected"] += 1
+                        rejected.append(f"line {number}: not valid JSON ({exc.msg})")
+                    except FieldError as exc:
+                        counts["rejected"] += 1
+                        rejected.append(f"line {number}: {exc.message}")
+                if good:
+                    for outcome in service.ingest(good):
+                        counts[outcome.status] += 1
+                bar.update(sum(len(line.encode("utf-8")) for _, line in chunk))
+                bar.set_postfix(
+                    created=counts["created"],
+                    duplicate=counts["duplicate"],
+                    rejected=counts["rejected"],
+                )
+    finally:
+        service.close()
+    print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    for line in rejected[: args.show_rejected]:
+        print(f"  rejected {line}")
+    if len(rejected) > args.show_rejected:
+        print(f"  ... and {len(rejected) - args.show_rejected} more rejected lines")
+    return 0 if counts["rejected"] == 0 or args.allow_rejected else 1
+
+
+def _open_reader(args: argparse.Namespace) -> StoryReader:
+    """Reads need no model and no writer lock, so they work beside a running service."""
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        raise SystemExit(f"storyline: no database at {settings.db_path}; ingest something first")
+    return StoryReader(SQLiteRepository(settings.db_path))
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    reader = _open_reader(args)
+    try:
+        stories, _ = reader.list_stories(args.limit)
+    finally:
+        reader.repo.close()
+    if not stories:
+        print("no stories yet")
+        return 0
+    print(f"{'id':>7}  {'snips':>5}  {'reps':>4}  {'langs':<14}  {'last seen':<20}  title")
+    for s in stories:
+        langs = ",".join(f"{k}:{v}" for k, v in s["languages"].items())
+        print(
+            f"{s['id']:>7}  {s['snippet_count']:>5}  {s['report_count']:>4}  {langs:<14.14}  "
+            f"{s['last_seen'][:19]:<20}  {s['title'][:70]}"
+        )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    reader = _open_reader(args)
+    try:
+        story = reader.get_story(args.story_id, args.lang)
+    except NotFound as exc:
+        print(f"storyline show: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        reader.repo.close()
+    if args.json:
+        print(json.dumps(story, ensure_ascii=False, indent=2))
+        return 0
+    print(story["title"])
+    langs = ", ".join(f"{k} {v}" for k, v in story["languages"].items())
+    print(
+        f"story {story['id']}: {story['snippet_count']} snippets, {story['report_count']} "
+        f"reports ({langs}); {story['first_seen'][:16]} .. {story['last_seen'][:16]}\n"
+    )
+    for n, report in enumerate(story["reports"], 1):
+        lead = report["lead"]
+        print(f"{n:>3}. [{lead['lang']}] {_headline(lead)}")
+        for v in report["variants"]:
+            print(f"       - [{v['lang']}] {_headline(v)}")
+    return 0
+
+
+def _headline(snippet: dict) -> str:
+    from stories.text import display_title
+
+    return display_title(snippet["title"], snippet["text"], 110)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storyline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000, or $PORT)")
+    serve.add_argument("--data-dir", help="data folder (default ./data)")
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="load snippets from a JSON-lines file")
+    ingest.add_argument("file", help="one snippet object per line")
+    ingest.add_argument("--data-dir")
+    ingest.add_argument("--batch-size", type=int, default=256)
+    ingest.add_argument(
+        "--show-rejected", type=int, default=20, help="rejected lines to list (default 20)"
+    )
+    ingest.add_argument(
+        "--allow-rejected", action="store_true", help="exit 0 even when some lines were rejected"
+    )
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(func=cmd_ingest)
+
+    stories = sub.add_parser("stories", help="list the newest stories")
+    stories.add_argument("--limit", type=int, default=20)
+    stories.add_argument("--data-dir")
+    stories.set_defaults(func=cmd_stories)
+
+    show = sub.add_parser("show", help="print one story with its reports and variants")
+    show.add_argument("story_id", type=int)
+    show.add_argument("--lang", help="preferred language for title and leads")
+    show.add_argument("--json", action="store_true", help="print the JSON view")
+    show.add_argument("--data-dir")
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    if "PORT" in os.environ and "STORYLINE_PORT" not in os.environ:
+        os.environ["STORYLINE_PORT"] = os.environ["PORT"]
+    args = build_parser().parse_args(argv)
+    started = time.time()
+    code = int(args.func(args))
+    if args.command == "ingest" and not args.quiet:
+        print(f"done in {time.time() - started:.1f}s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

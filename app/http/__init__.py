@@ -1,0 +1,1 @@
+"""The HTTP layer: requests become service calls, domain errors become status codes."""

@@ -1,0 +1,77 @@
+"""Every failure answers `{error: {code, message, field?}}` with a fitting 4xx/5xx status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.reader import BadCursor, NotFound
+from app.validation import FieldError
+from app.writer import Overloaded
+
+log = logging.getLogger(__name__)
+
+
+def error(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    kind = first.get("type", "invalid")
+    if kind == "json_invalid":
+        return error(400, "malformed_json", "request body is not valid JSON (UTF-8)")
+    msg = "unknown field" if kind == "extra_forbidden" else first.get("msg", "invalid value")
+    if kind == "missing" and not loc:
+        msg = "a JSON request body is required"
+    return error(422, kind, f"{field}: {msg}" if field else msg, field)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+
+    @app.exception_handler(FieldError)
+    def _field(_: Request, exc: FieldError) -> JSONResponse:
+        return error(422, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(NotFound)
+    def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return error(404, "not_found", str(exc))
+
+    @app.exception_handler(BadCursor)
+    def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
+        return error(400, "bad_cursor", str(exc), "cursor")
+
+    @app.exception_handler(Overloaded)
+    def _overloaded(_: Request, exc: Overloaded) -> JSONResponse:
+        return error(503, "overloaded", str(exc), headers={"Retry-After": "1"})
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        return error(
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error(500, "internal", "internal error; the request was not applied, retry it")

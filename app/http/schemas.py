@@ -1,0 +1,132 @@
+"""Request and response bodies (the OpenAPI contract), apart from the service's records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class SnippetIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "title": "Putin sets condition for Ukraine peace talks",
+                "text": "Russia is ready to begin negotiations with Ukraine at any moment...",
+                "lang": "en",
+                "source": "wire",
+                "url": "https://example.org/a/1",
+                "published_at": "2024-06-14T12:00:00Z",
+                "external_id": "wire-2024-06-14-001",
+            }
+        },
+    )
+
+    text: str | None = Field(None, description="Body text; `text` or `title` is required.")
+    title: str | None = Field(None, description="Headline.")
+    lang: str | None = Field(
+        None, description="ISO 639-1 code (e.g. ru, en, es); detected when absent."
+    )
+    source: str | None = Field(None, max_length=500, description="Outlet or feed name.")
+    url: str | None = Field(None, max_length=2048, description="Link to the original.")
+    published_at: AwareDatetime | None = Field(
+        None, description="RFC 3339 with an offset; defaults to the time of receipt."
+    )
+    external_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description="Client's id: a repeat POST with the same value returns the stored snippet.",
+    )
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    snippets: list[dict[str, Any]] = Field(
+        ..., description="Snippet objects shaped like the single POST body."
+    )
+
+
+class SnippetOut(BaseModel):
+    id: int
+    story_id: int
+    report_id: int
+    lang: str
+    status: str = Field(..., description="created | duplicate | exists")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class BatchItemOut(BaseModel):
+    id: int | None = None
+    story_id: int | None = None
+    report_id: int | None = None
+    lang: str | None = None
+    status: str | None = None
+    error: ErrorBody | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut]
+
+
+class SnippetView(BaseModel):
+    id: int
+    external_id: str | None
+    title: str | None
+    text: str | None
+    lang: str
+    lang_detected: bool
+    source: str | None
+    url: str | None
+    published_at: str
+    received_at: str
+    story_id: int
+    report_id: int
+    status: str
+
+
+class StorySummary(BaseModel):
+    id: int
+    title: str
+    lang: str | None
+    languages: dict[str, int]
+    snippet_count: int
+    report_count: int
+    first_seen: str
+    last_seen: str
+    updated_at: str
+    merged_into: int | None = None
+
+
+class StoryPage(BaseModel):
+    stories: list[StorySummary]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
+
+
+class ReportOut(BaseModel):
+    id: int
+    lead: SnippetView
+    variants: list[SnippetView]
+
+
+class StoryView(StorySummary):
+    reports: list[ReportOut]
+
+
+class SearchHit(StorySummary):
+    score: float
+
+
+class SearchOut(BaseModel):
+    query: str
+    stories: list[SearchHit]

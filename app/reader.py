@@ -1,0 +1,78 @@
+"""Story views straight from storage: needs neither the model nor the index, so the CLI's
+read commands stay light and can run beside a live service."""
+
+from __future__ import annotations
+
+import base64
+
+from app.views import group_reports, pick_title, snippet_view, story_summary
+from storage import SQLiteRepository
+
+
+class NotFound(LookupError):
+    """An id that names nothing; the message says which."""
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that this service did not issue."""
+
+
+class StoryReader:
+    def __init__(self, repo: SQLiteRepository) -> None:
+        self.repo = repo
+
+    def get_snippet(self, snippet_id: int) -> dict:
+        row = self.repo.get_snippet(snippet_id)
+        if row is None:
+            raise NotFound(f"snippet {snippet_id} not found")
+        return snippet_view(row)
+
+    def list_stories(
+        self,
+        limit: int,
+        cursor: str | None = None,
+        lang: str | None = None,
+        since: float | None = None,
+    ) -> tuple[list[dict], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        ids = self.repo.story_page(limit + 1, after, lang, since)
+        more = len(ids) > limit
+        ids = ids[:limit]
+        stories = self.repo.stories(ids)
+        titles = self.repo.title_snippets(ids)
+        out = [story_summary(stories[i], titles.get(i)) for i in ids if i in stories]
+        next_cursor = None
+        if more and ids:
+            last = stories[ids[-1]]
+            next_cursor = encode_cursor(last.updated_at, last.id)
+        return out, next_cursor
+
+    def get_story(self, story_id: int, lang: str | None = None) -> dict:
+        story = self.repo.stories([story_id]).get(story_id)
+        if story is None:
+            raise NotFound(f"story {story_id} not found")
+        rows = self.repo.story_snippets(story_id)
+        if lang is None:
+            title = self.repo.title_snippets([story_id]).get(story_id)
+        else:
+            ids, vectors = self.repo.story_vectors(story_id)
+            title = pick_title(rows, ids, vectors, lang)
+        view = story_summary(story, title)
+        view["reports"] = [r.as_dict() for r in group_reports(rows, lang)]
+        return view
+
+
+def encode_cursor(updated_at: float, story_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{updated_at!r}:{story_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ts, sid = raw.split(":")
+        value = (float(ts), int(sid))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("cursor is not one this service issued; start again without it") from exc
+    if value[0] != value[0] or value[0] in (float("inf"), float("-inf")):
+        raise BadCursor("cursor is not one this service issued; start again without it")
+    return value

@@ -1,0 +1,246 @@
+"""The service: wires storage, index, model and pipeline; every entry point calls this."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from app import __version__
+from app.locking import DataDirLock
+from app.pipeline import Pipeline
+from app.reader import StoryReader
+from app.records import Incoming, Outcome
+from app.settings import Settings
+from app.views import story_summary
+from app.writer import Writer
+from embeddings import Embedder, load_embedder, thresholds_for
+from index import IndexCorruptError, VectorIndex, build_index, load_index
+from language import LanguageDetector
+from storage import SQLiteRepository
+from stories.assign import Params
+
+log = logging.getLogger(__name__)
+
+
+class ModelMismatch(RuntimeError):
+    """Stored vectors were made by another model than the one configured."""
+
+
+@dataclass
+class IndexState:
+    watermark: int = 0  # every snippet with id <= watermark is in the saved file
+    saved_size: int = 0  # vectors in the saved file
+
+
+class Service:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.started_at = time.time()
+        self.ready = False
+        self.embedder = embedder or load_embedder(
+            settings.model, threads=settings.embed_threads, device=settings.device
+        )
+        identity = self.embedder.identity
+        self.thresholds = thresholds_for(identity).override(
+            settings.near_duplicate_threshold, settings.report_threshold, settings.story_threshold
+        )
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = DataDirLock(settings.data_dir)
+        self.repo = SQLiteRepository(settings.db_path, identity.dim)
+        self.reader = StoryReader(self.repo)
+        self._check_model()
+        self.detector = LanguageDetector(settings.languages)
+        self.index_state = IndexState()
+        self.index = self._open_index()
+        self._embed_lock = threading.Lock()
+        self.pipeline = Pipeline(
+            self.repo,
+            self.index,
+            _Locked(self.embedder, self._embed_lock),
+            self.detector,
+            Params(
+                near_duplicate=self.thresholds.near_duplicate,
+                report=self.thresholds.report,
+                story=self.thresholds.story,
+                window_seconds=settings.window_days * 86400.0,
+            ),
+            knn=settings.knn,
+            embed_chars=settings.embed_chars,
+        )
+        self.writer = Writer(
+            self.pipeline.process,
+            on_failure=self._recover,
+            after_batch=self._maybe_snapshot,
+            max_queue=settings.writer_queue_size,
+            batch_size=settings.embed_batch_size,
+            linger_ms=settings.writer_linger_ms,
+        )
+        self.writer.start()
+        self.embedder.embed(["warm-up: load the weights before saying ready"])
+        self.ready = True
+
+    # -- start-up ------------------------------------------------------------
+    def _check_model(self) -> None:
+        key = self.embedder.identity.key
+        stored = self.repo.get_meta("model")
+        if stored is None:
+            self.repo.set_meta("model", key)
+        elif stored != key:
+            raise ModelMismatch(
+                f"the data in {self.settings.data_dir} was embedded with {stored}, but the "
+                f"configured model is {key}; set STORYLINE_MODEL to the stored model, or use "
+                "another STORYLINE_DATA_DIR"
+            )
+
+    def _open_index(self) -> VectorIndex:
+        """Load the saved index and top it up from storage; rebuild when it cannot be trusted."""
+        path = self.settings.index_path
+        dim = self.embedder.identity.dim
+        index: VectorIndex | None = None
+        if path.exists():
+            try:
+                index, meta = load_index(path)
+                watermark = int(meta.get("watermark", -1))
+                if (
+                    meta.get("model") != self.embedder.identity.key
+                    or index.dim != dim
+                    or len(index) != self.repo.count_up_to(watermark)
+                ):
+                    log.warning("index file %s is stale; rebuilding from the database", path)
+                    index = None
+                else:
+                    self.index_state.watermark = watermark
+            except IndexCorruptError as exc:
+                log.warning("%s", exc)
+                index = None
+        if index is None:
+            total = self.repo.counts()["snippets"]
+            index = build_index(dim, total)
+            self.index_state.watermark = 0
+        added = 0
+        for ids, vectors in self.repo.iter_vectors(after_id=self.index_state.watermark):
+            index.add(ids, vectors)
+            added += len(ids)
+        self.index_state.saved_size = len(index) - added
+        log.info("index ready: %d vectors (%d added from the database)", len(index), added)
+        return index
+
+    def _recover(self) -> None:
+        """After a failed batch: drop writer caches and add whatever storage has that the
+        index lacks (a commit may have succeeded before the failure)."""
+        self.pipeline.rollback()
+        have = self.index.ids()
+        top = int(have.max()) if len(have) else 0
+        for ids, vectors in self.repo.iter_vectors(after_id=top):
+            self.index.add(ids, vectors)
+
+    def _maybe_snapshot(self) -> None:
+        if len(self.index) - self.index_state.saved_size >= self.settings.index_snapshot_every:
+            self.snapshot_index()
+
+    def snapshot_index(self) -> None:
+        ids = self.index.ids()
+        watermark = int(ids.max()) if len(ids) else 0
+        self.index.save(
+            self.settings.index_path,
+            {"model": self.embedder.identity.key, "watermark": watermark},
+        )
+        self.index_state = IndexState(watermark=watermark, saved_size=len(ids))
+
+    def close(self) -> None:
+        self.ready = False
+        self.writer.stop()
+        try:
+            self.snapshot_index()
+        finally:
+            self.repo.close()
+            self._lock.release()
+
+    # -- writes --------------------------------------------------------------
+    def submit(self, items: list[Incoming]) -> Future[list[Outcome]]:
+        """Queue snippets for the writer; the future resolves after they are committed."""
+        return self.writer.submit(items)
+
+    def ingest(self, items: list[Incoming]) -> list[Outcome]:
+        return self.submit(items).result()
+
+    # -- reads ---------------------------------------------------------------
+    def get_snippet(self, snippet_id: int) -> dict:
+        return self.reader.get_snippet(snippet_id)
+
+    def list_stories(
+        self,
+        limit: int,
+        cursor: str | None = None,
+        lang: str | None = None,
+        since: float | None = None,
+    ) -> tuple[list[dict], str | None]:
+        return self.reader.list_stories(limit, cursor, lang, since)
+
+    def get_story(self, story_id: int, lang: str | None = None) -> dict:
+        return self.reader.get_story(story_id, lang)
+
+    def search(self, query: str, limit: int) -> list[dict]:
+        with self._embed_lock:
+            q = self.embedder.embed_query([query])
+        k = min(max(limit * 10, 50), 1000)
+        scores, ids = self.index.search(q, k)
+        hits = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        rows = self.repo.snippets([i for _, i in hits])
+        best: dict[int, float] = {}
+        for score, sid in hits:
+            row = rows.get(sid)
+            if row is not None and score > best.get(row.story_id, -2.0):
+                best[row.story_id] = score
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+        ids_ = [sid for sid, _ in ranked]
+        stories = self.repo.stories(ids_)
+        titles = self.repo.title_snippets(ids_)
+        out = []
+        for sid, score in ranked:
+            if sid in stories:
+                item = story_summary(stories[sid], titles.get(sid))
+                item["score"] = round(score, 4)
+                out.append(item)
+        return out
+
+    def info(self) -> dict:
+        ident = self.embedder.identity
+        return {
+            "version": __version__,
+            "model": {"name": ident.name, "dim": ident.dim, "version": ident.version},
+            "thresholds": self.thresholds.as_dict(),
+            "window_days": self.settings.window_days,
+            "counts": self.repo.counts(),
+            "index": {"kind": self.index.kind, "size": len(self.index)},
+            "writer_queue": self.writer.depth,
+            "limits": {
+                "max_text_chars": self.settings.max_text_chars,
+                "max_title_chars": self.settings.max_title_chars,
+                "max_batch_items": self.settings.max_batch_items,
+                "max_body_bytes": self.settings.max_body_bytes,
+                "max_page_size": self.settings.max_page_size,
+            },
+        }
+
+
+class _Locked:
+    """The embedder behind a lock: the writer and search queries share one model."""
+
+    def __init__(self, inner: Embedder, lock: threading.Lock) -> None:
+        self._inner = inner
+        self._lock = lock
+        self.identity = inner.identity
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._inner.embed(texts)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._inner.embed_query(texts)

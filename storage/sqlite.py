@@ -1,0 +1,423 @@
+"""SQLite repository (WAL): one writer connection, a connection per reader thread.
+
+SQL is kept portable (no SQLite-only syntax beyond PRAGMAs and UPSERT, which
+PostgreSQL shares) so that another backend can take its place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from storage.records import (
+    NewSnippet,
+    ReportRow,
+    ReportState,
+    SnippetRow,
+    StoryRow,
+    StoryState,
+)
+
+SNIPPET_COLUMNS = (
+    "id, external_id, title, text, lang, lang_detected, source, url, published_at, "
+    "received_at, content_hash, report_id, story_id, status, story_sim"
+)
+
+
+class StorageCorruptError(RuntimeError):
+    """The database cannot be trusted; the service must not start on it."""
+
+
+def _snippet(row: Sequence) -> SnippetRow:
+    return SnippetRow(
+        id=row[0],
+        external_id=row[1],
+        title=row[2],
+        text=row[3],
+        lang=row[4],
+        lang_detected=bool(row[5]),
+        source=row[6],
+        url=row[7],
+        published_at=row[8],
+        received_at=row[9],
+        content_hash=row[10],
+        report_id=row[11],
+        story_id=row[12],
+        status=row[13],
+        story_sim=row[14],
+    )
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = files("storage").joinpath("migrations")
+    found = []
+    for item in folder.iterdir():
+        name = item.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class SQLiteRepository:
+    def __init__(self, path: Path, dim: int | None = None) -> None:
+        self.path = Path(path)
+        self.dim = dim
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._writer_lock = threading.Lock()
+        try:
+            self._writer = self._connect()
+            self._migrate()
+            integrity = self._writer.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StorageCorruptError(
+                f"database {self.path} cannot be opened ({exc}); restore it from a backup "
+                "or move it away to start empty"
+            ) from exc
+        if integrity != "ok":
+            raise StorageCorruptError(
+                f"database {self.path} failed its integrity check ({integrity}); restore it "
+                "from a backup or move it away to start empty"
+            )
+
+    # -- connections ---------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives power loss, not only a killed process.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        return conn
+
+    @property
+    def _read(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self) -> None:
+        current = self._writer.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in _migrations():
+            if number > current:
+                self._writer.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
+
+    def close(self) -> None:
+        self._writer.close()
+
+    # -- meta ----------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._read.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._writer_lock:
+            self._writer.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- writer-side reads ---------------------------------------------------
+    def max_ids(self) -> tuple[int, int, int]:
+        """Largest snippet, report and story ids in use (0 when empty)."""
+        return tuple(  # type: ignore[return-value]
+            self._writer.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
+            for t in ("snippets", "reports", "stories")
+        )
+
+    def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, SnippetRow]:
+        out: dict[str, SnippetRow] = {}
+        for chunk in _chunks(list(external_ids)):
+            q = ",".join("?" * len(chunk))
+            for row in self._writer.execute(
+                f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE external_id IN ({q})", chunk
+            ):
+                out[row[1]] = _snippet(row)
+        return out
+
+    def by_hash(self, content_hash: str) -> list[SnippetRow]:
+        rows = self._writer.execute(
+            f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE content_hash = ? ORDER BY id",
+            (content_hash,),
+        ).fetchall()
+        return [_snippet(r) for r in rows]
+
+    def snippets(self, ids: Sequence[int], writer: bool = False) -> dict[int, SnippetRow]:
+        conn = self._writer if writer else self._read
+        out: dict[int, SnippetRow] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for row in conn.execute(
+                f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE id IN ({q})", chunk
+            ):
+                out[row[0]] = _snippet(row)
+        return out
+
+    def vectors(self, ids: Sequence[int], writer: bool = False) -> dict[int, np.ndarray]:
+        conn = self._writer if writer else self._read
+        out: dict[int, np.ndarray] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, blob in conn.execute(
+                f"SELECT id, vector FROM snippets WHERE id IN ({q})", chunk
+            ):
+                out[sid] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def story_states(self, ids: Sequence[int]) -> dict[int, StoryState]:
+        out: dict[int, StoryState] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for row in self._writer.execute(
+                "SELECT id, first_seen, last_seen, updated_at, snippet_count, report_count, "
+                f"centroid_sum, title_snippet_id, title_sim FROM stories WHERE id IN ({q})",
+                chunk,
+            ):
+                out[row[0]] = StoryState(
+                    id=row[0],
+                    first_seen=row[1],
+                    last_seen=row[2],
+                    updated_at=row[3],
+                    snippet_count=row[4],
+                    report_count=row[5],
+                    centroid_sum=np.frombuffer(row[6], dtype=np.float32).copy(),
+                    title_snippet_id=row[7],
+                    title_sim=row[8],
+                    languages={},
+                )
+            for sid, lang, count in self._writer.execute(
+                f"SELECT story_id, lang, count FROM story_langs WHERE story_id IN ({q})", chunk
+            ):
+                out[sid].languages[lang] = count
+        return out
+
+    def report_states(self, ids: Sequence[int]) -> dict[int, ReportState]:
+        out: dict[int, ReportState] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for row in self._writer.execute(
+                f"SELECT id, story_id, first_seen, snippet_count FROM reports WHERE id IN ({q})",
+                chunk,
+            ):
+                out[row[0]] = ReportState(*row)
+        return out
+
+    # -- the one write path --------------------------------------------------
+    def commit(
+        self,
+        snippets: Sequence[NewSnippet],
+        stories: Sequence[StoryState],
+        reports: Sequence[ReportState],
+        model: str,
+    ) -> None:
+        """Snippets, their vectors and every story/report they touched, in one transaction."""
+        with self._writer_lock:
+            cur = self._writer.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(
+                    "INSERT INTO snippets (id, external_id, title, text, lang, lang_detected, "
+                    "source, url, published_at, received_at, content_hash, report_id, story_id, "
+                    "status, story_sim, model, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            s.id,
+                            s.external_id,
+                            s.title,
+                            s.text,
+                            s.lang,
+                            int(s.lang_detected),
+                            s.source,
+                            s.url,
+                            s.published_at,
+                            s.received_at,
+                            s.content_hash,
+                            s.report_id,
+                            s.story_id,
+                            s.status,
+                            s.story_sim,
+                            model,
+                            np.ascontiguousarray(s.vector, dtype=np.float32).tobytes(),
+                        )
+                        for s in snippets
+                    ],
+                )
+                cur.executemany(
+                    "INSERT INTO reports (id, story_id, first_seen, snippet_count) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "story_id = excluded.story_id, first_seen = excluded.first_seen, "
+                    "snippet_count = excluded.snippet_count",
+                    [(r.id, r.story_id, r.first_seen, r.snippet_count) for r in reports],
+                )
+                cur.executemany(
+                    "INSERT INTO stories (id, first_seen, last_seen, updated_at, snippet_count, "
+                    "report_count, centroid_sum, title_snippet_id, title_sim) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
+                    "updated_at = excluded.updated_at, snippet_count = excluded.snippet_count, "
+                    "report_count = excluded.report_count, centroid_sum = excluded.centroid_sum, "
+                    "title_snippet_id = excluded.title_snippet_id, title_sim = excluded.title_sim",
+                    [
+                        (
+                            s.id,
+                            s.first_seen,
+                            s.last_seen,
+                            s.updated_at,
+                            s.snippet_count,
+                            s.report_count,
+                            np.ascontiguousarray(s.centroid_sum, dtype=np.float32).tobytes(),
+                            s.title_snippet_id,
+                            s.title_sim,
+                        )
+                        for s in stories
+                    ],
+                )
+                cur.executemany(
+                    "INSERT INTO story_langs (story_id, lang, count) VALUES (?, ?, ?) "
+                    "ON CONFLICT (story_id, lang) DO UPDATE SET count = excluded.count",
+                    [(s.id, lang, n) for s in stories for lang, n in s.languages.items()],
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    # -- reader-side queries -------------------------------------------------
+    def get_snippet(self, snippet_id: int) -> SnippetRow | None:
+        return self.snippets([snippet_id]).get(snippet_id)
+
+    def story_snippets(self, story_id: int) -> list[SnippetRow]:
+        rows = self._read.execute(
+            f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE story_id = ? ORDER BY published_at, id",
+            (story_id,),
+        ).fetchall()
+        return [_snippet(r) for r in rows]
+
+    def story_vectors(self, story_id: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._read.execute(
+            "SELECT id, vector FROM snippets WHERE story_id = ? ORDER BY id", (story_id,)
+        ).fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, vecs.reshape(len(rows), -1) if rows else vecs.reshape(0, self.dim or 0)
+
+    def stories(self, ids: Sequence[int]) -> dict[int, StoryRow]:
+        out: dict[int, StoryRow] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            rows = self._read.execute(
+                "SELECT id, first_seen, last_seen, updated_at, snippet_count, report_count, "
+                f"merged_into FROM stories WHERE id IN ({q})",
+                chunk,
+            ).fetchall()
+            langs: dict[int, dict[str, int]] = {}
+            for sid, lang, count in self._read.execute(
+                f"SELECT story_id, lang, count FROM story_langs WHERE story_id IN ({q}) "
+                "ORDER BY count DESC, lang",
+                chunk,
+            ):
+                langs.setdefault(sid, {})[lang] = count
+            for r in rows:
+                out[r[0]] = StoryRow(
+                    id=r[0],
+                    first_seen=r[1],
+                    last_seen=r[2],
+                    updated_at=r[3],
+                    snippet_count=r[4],
+                    report_count=r[5],
+                    languages=langs.get(r[0], {}),
+                    merged_into=r[6],
+                )
+        return out
+
+    def story_page(
+        self,
+        limit: int,
+        after: tuple[float, int] | None = None,
+        lang: str | None = None,
+        since: float | None = None,
+    ) -> list[int]:
+        """Story ids, most recently updated first, strictly after the cursor `after`."""
+        where, args = ["merged_into IS NULL"], []
+        if after is not None:
+            where.append("(updated_at < ? OR (updated_at = ? AND id < ?))")
+            args += [after[0], after[0], after[1]]
+        if lang is not None:
+            where.append("id IN (SELECT story_id FROM story_langs WHERE lang = ?)")
+            args.append(lang)
+        if since is not None:
+            where.append("last_seen >= ?")
+            args.append(since)
+        rows = self._read.execute(
+            f"SELECT id FROM stories WHERE {' AND '.join(where)} "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def title_snippets(self, story_ids: Sequence[int]) -> dict[int, SnippetRow]:
+        """Each story's default title snippet, as the writer last chose it."""
+        out: dict[int, SnippetRow] = {}
+        for chunk in _chunks([int(i) for i in story_ids]):
+            q = ",".join("?" * len(chunk))
+            cols = ", ".join(f"s.{c.strip()}" for c in SNIPPET_COLUMNS.split(","))
+            for row in self._read.execute(
+                f"SELECT st.id, {cols} FROM stories st JOIN snippets s "
+                f"ON s.id = st.title_snippet_id WHERE st.id IN ({q})",
+                chunk,
+            ):
+                out[row[0]] = _snippet(row[1:])
+        return out
+
+    def report_rows(self, story_id: int) -> list[ReportRow]:
+        rows = self._read.execute(
+            "SELECT id, story_id, first_seen, snippet_count FROM reports WHERE story_id = ? "
+            "ORDER BY first_seen, id",
+            (story_id,),
+        ).fetchall()
+        return [ReportRow(*r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        conn = self._read
+        return {
+            "snippets": conn.execute("SELECT COUNT(*) FROM snippets").fetchone()[0],
+            "reports": conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0],
+            "stories": conn.execute(
+                "SELECT COUNT(*) FROM stories WHERE merged_into IS NULL"
+            ).fetchone()[0],
+        }
+
+    def iter_vectors(
+        self, after_id: int = 0, batch: int = 10_000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in id order, in batches: the index is rebuilt from this."""
+        last = after_id
+        while True:
+            rows = self._read.execute(
+                "SELECT id, vector FROM snippets WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, vecs.reshape(len(rows), -1)
+            last = int(ids[-1])
+
+    def count_up_to(self, snippet_id: int) -> int:
+        return self._read.execute(
+            "SELECT COUNT(*) FROM snippets WHERE id <= ?", (snippet_id,)
+        ).fetchone()[0]
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,146 @@
+"""Names and numbers compared across scripts.
+
+Translations keep proper names and figures while the words around them change:
+Столтенберг / Stoltenberg, Подоляк / Podolyak / Podoliak, "12 795" / 12,795.
+Names become script-free keys (transliterated, letters with interchangeable
+spellings folded) that match fuzzily, so inflected Russian forms
+(Столтенберга) and rival romanisations still meet.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from difflib import SequenceMatcher
+
+_CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґ"
+_ROMAN = "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i i e g"
+_CYR = dict(zip(_CYRILLIC, _ROMAN.split(), strict=True))
+_CYR = {k: ("" if v == "_" else v) for k, v in _CYR.items()}
+_LATIN_FOLD = str.maketrans("áàâäãåéèêëíìîïóòôöõúùûüñçýÿ", "aaaaaaeeeeiiiiooooouuuuncyy")
+# Spellings that romanisations disagree on, folded to one letter.
+_SPELLING = [
+    ("shch", "sh"),
+    ("kh", "h"),
+    ("ch", "c"),
+    ("ck", "k"),
+    ("ts", "c"),
+    ("tz", "c"),
+    ("ph", "f"),
+    ("w", "v"),
+    ("q", "k"),
+    ("x", "ks"),
+    ("j", "i"),
+    ("y", "i"),
+    ("zh", "j"),
+    ("c", "k"),
+]
+_NAME = re.compile(r"\b([A-ZА-ЯЁІЇЄҐ][\w'’-]*)", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f.,]\d{3})+|\d+)(?:[.,](\d+))?(?![\w])")
+# Inflection endings trimmed before comparing (Russian and Spanish cases and plurals).
+_ENDINGS = (
+    "ami",
+    "ov",
+    "ev",
+    "om",
+    "em",
+    "oi",
+    "ei",
+    "ui",
+    "ia",
+    "iu",
+    "a",
+    "u",
+    "e",
+    "i",
+    "o",
+    "s",
+)
+
+
+def transliterate(word: str) -> str:
+    out = []
+    for ch in word.lower():
+        out.append(_CYR.get(ch, ch))
+    return "".join(out).translate(_LATIN_FOLD)
+
+
+def name_key(word: str) -> str:
+    """A script-free spelling key: 'Подоляк', 'Podolyak' and 'Podoliak' give the same."""
+    key = re.sub(r"[^a-z]", "", transliterate(word))
+    for src, dst in _SPELLING:
+        key = key.replace(src, dst)
+    key = re.sub(r"(.)\1+", r"\1", key)  # doubled letters
+    return key
+
+
+def _stem(key: str) -> str:
+    for end in _ENDINGS:
+        if len(key) - len(end) >= 4 and key.endswith(end):
+            return key[: -len(end)]
+    return key
+
+
+def names(text: str) -> frozenset[str]:
+    """Keys of capitalised words and acronyms; short ones are too ambiguous to help."""
+    keys = set()
+    for match in _NAME.finditer(text):
+        key = _stem(name_key(match.group(1)))
+        if len(key) >= 4:
+            keys.add(key)
+    return frozenset(keys)
+
+
+def numbers(text: str) -> frozenset[str]:
+    """Figures with their grouping removed: '12 795' and '12,795' are the same number."""
+    found = set()
+    for match in _NUMBER.finditer(text):
+        whole = re.sub(r"[ \u00a0\u202f.,]", "", match.group(1))
+        whole = whole.lstrip("0") or "0"
+        if match.group(2):
+            found.add(f"{whole}.{match.group(2)}")
+        elif len(whole) >= 2:
+            found.add(whole)
+    return frozenset(found)
+
+
+def keys_match(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if a[:3] != b[:3]:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def weighted_overlap(
+    a: frozenset[str], b: frozenset[str], weight: dict[str, float] | None = None
+) -> float:
+    """Share of the weight of a's and b's names that the other side has too (0..1).
+
+    `weight` lets the caller discount names every nearby snippet shares (Putin,
+    Ukraine in a story about Putin and Ukraine); unknown names weigh 1.
+    """
+    if not a or not b:
+        return 0.0
+
+    def w(key: str) -> float:
+        return 1.0 if weight is None else weight.get(key, 1.0)
+
+    matched_a = sum(w(x) for x in a if any(keys_match(x, y) for y in b))
+    matched_b = sum(w(y) for y in b if any(keys_match(x, y) for x in a))
+    total = sum(w(x) for x in a) + sum(w(y) for y in b)
+    return (matched_a + matched_b) / total if total > 0 else 0.0
+
+
+def rarity_weights(name_sets: list[frozenset[str]]) -> dict[str, float]:
+    """Inverse document frequency of names within a neighbourhood.
+
+    A name that every neighbour carries is the topic, not the report; a name
+    only two snippets share is strong evidence they carry the same report.
+    """
+    n = len(name_sets)
+    counts: dict[str, int] = {}
+    for names_ in name_sets:
+        for key in names_:
+            counts[key] = counts.get(key, 0) + 1
+    return {k: math.log((n + 1) / c) / math.log(n + 1) if n > 0 else 1.0 for k, c in counts.items()}
