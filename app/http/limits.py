@@ -30,27 +30,34 @@ class BodyLimit:
                     await self._refuse(send)
                     return
         seen = 0
-        started = False
+        exceeded = False
+        replaced = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
+        async def guarded_send(message: Message) -> None:
+            # The app may turn the read error into its own answer (FastAPI says 400);
+            # whatever it answers, the client gets the 413.
+            nonlocal replaced
+            if exceeded:
+                if not replaced:
+                    replaced = True
+                    await self._refuse(send)
+                return
             await send(message)
 
         try:
-            await self.app(scope, counted, tracking_send)
+            await self.app(scope, counted, guarded_send)
         except _TooLarge:
-            if not started:
+            if not replaced:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:

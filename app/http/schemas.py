@@ -43,7 +43,7 @@ class SnippetIn(BaseModel):
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    snippets: list[dict[str, Any]] = Field(
+    snippets: list[Any] = Field(
         ..., description="Snippet objects shaped like the single POST body."
     )
 

@@ -1,0 +1,140 @@
+"""The service on the real default model: persistence, restart, index rebuild, concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.locking import DataDirBusy
+from app.records import Incoming
+from app.service import ModelMismatch, Service
+from app.settings import Settings
+from embeddings import Embedder, ModelIdentity
+from tests.conftest import load_jsonl
+
+
+class Counting:
+    """Wraps the real model and counts the texts it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.identity = inner.identity
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_query(texts)
+
+
+def incoming(text: str, ext: str | None = None, lang: str | None = None) -> Incoming:
+    return Incoming(title=None, text=text, lang=lang, source=None, url=None,
+                    published_at=None, external_id=ext, received_at=time.time())
+
+
+def unrelated() -> list[Incoming]:
+    return [incoming(d["text"], d["key"], d["lang"]) for d in load_jsonl("unrelated_news.jsonl")]
+
+
+def test_restart_reuses_stored_vectors(settings: Settings, embedder: Embedder) -> None:
+    counting = Counting(embedder)
+    svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    svc.ingest(unrelated())
+    svc.close()
+    counting.texts.clear()
+    again = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    try:
+        assert len(again.index) == 12
+        # Only the one-line warm-up went through the model: nothing was re-embedded.
+        assert len(counting.texts) == 1 and counting.texts[0].startswith("warm-up")
+        (top, *_) = again.search("earthquake in Chile", 3)
+        assert "Chile" in top["title"]
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "garbage"])
+def test_index_rebuilt_from_database(settings: Settings, embedder: Embedder, damage: str) -> None:
+    svc = Service(settings, embedder=embedder)
+    svc.ingest(unrelated())
+    expected = svc.search("earthquake in Chile", 3)
+    svc.close()
+    path = settings.index_path
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        path.write_bytes(b"\0" * 4096)
+    again = Service(settings, embedder=embedder)
+    try:
+        assert len(again.index) == 12
+        assert again.search("earthquake in Chile", 3) == expected
+    finally:
+        again.close()
+
+
+def test_unsaved_index_is_topped_up_from_storage(settings: Settings, embedder: Embedder) -> None:
+    svc = Service(settings, embedder=embedder)
+    items = unrelated()
+    svc.ingest(items[:4])
+    svc.snapshot_index()
+    svc.ingest(items[4:])
+    # Simulate a crash: no final snapshot, only the writer stops and the lock goes.
+    svc.writer.stop()
+    svc._lock.release()
+    again = Service(settings, embedder=embedder)
+    try:
+        assert len(again.index) == 12
+        assert sorted(again.index.ids().tolist()) == list(range(1, 13))
+    finally:
+        again.close()
+
+
+def test_another_model_refuses_the_data(settings: Settings, embedder: Embedder) -> None:
+    Service(settings, embedder=embedder).close()
+
+    class Other(Counting):
+        pass
+
+    other = Other(embedder)
+    other.identity = ModelIdentity("other", embedder.identity.dim, "1")
+    with pytest.raises(ModelMismatch, match="STORYLINE_MODEL"):
+        Service(settings, embedder=other)  # type: ignore[arg-type]
+
+
+def test_second_writer_on_the_same_folder_is_refused(service: Service, settings: Settings,
+                                                     embedder: Embedder) -> None:
+    with pytest.raises(DataDirBusy, match="in use"):
+        Service(settings, embedder=embedder)
+
+
+def test_concurrent_submissions_share_one_writer(service: Service) -> None:
+    items = unrelated()
+    results: list = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        # every client sends all items, rotated, with the same external ids
+        mine = items[k % len(items):] + items[: k % len(items)]
+        out = service.ingest(mine)
+        with lock:
+            results.extend(out)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert service.repo.counts()["snippets"] == 12
+    by_ext: dict[int, set[int]] = {}
+    assert sum(r.status == "created" for r in results) == 12
+    for r in results:
+        by_ext.setdefault(r.id, set()).add(r.story_id)
+    assert all(len(v) == 1 for v in by_ext.values())
+    assert len(service.index) == 12

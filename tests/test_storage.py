@@ -1,0 +1,106 @@
+"""SQLite repository: one-transaction commits, reads, restart, rebuild source, corruption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from storage import NewSnippet, SQLiteRepository, StorageCorruptError
+from storage.records import ReportState, StoryState
+
+DIM = 8
+
+
+def snippet(i: int, report: int, story: int, lang: str = "en", ext: str | None = None,
+            t: float = 1000.0) -> NewSnippet:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[i % DIM] = 1.0
+    return NewSnippet(
+        id=i, external_id=ext, title=f"title {i}", text=f"text {i}", lang=lang,
+        lang_detected=False, source="s", url=None, published_at=t + i, received_at=t + i,
+        content_hash=f"h{i}", report_id=report, story_id=story, status="created", vector=v,
+        story_sim=0.5, new_report=True, new_story=True,
+    )
+
+
+def story(sid: int, count: int, langs: dict[str, int], updated: float) -> StoryState:
+    return StoryState(
+        id=sid, first_seen=1000.0, last_seen=1000.0 + count, updated_at=updated,
+        snippet_count=count, report_count=1, centroid_sum=np.ones(DIM, dtype=np.float32),
+        title_snippet_id=None, title_sim=0.0, languages=langs,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> SQLiteRepository:
+    return SQLiteRepository(tmp_path / "db.sqlite", DIM)
+
+
+def seed(repo: SQLiteRepository) -> None:
+    repo.commit(
+        [snippet(1, 1, 1, ext="a"), snippet(2, 1, 1, "ru"), snippet(3, 2, 2, "es")],
+        [story(1, 2, {"en": 1, "ru": 1}, 10.0), story(2, 1, {"es": 1}, 20.0)],
+        [ReportState(1, 1, 1001.0, 2), ReportState(2, 2, 1003.0, 1)],
+        "m@1",
+    )
+
+
+def test_commit_and_read_back(repo: SQLiteRepository) -> None:
+    seed(repo)
+    assert repo.max_ids() == (3, 2, 2)
+    assert repo.counts() == {"snippets": 3, "reports": 2, "stories": 2}
+    row = repo.get_snippet(2)
+    assert row is not None and row.lang == "ru" and row.story_id == 1
+    assert repo.by_external_ids(["a", "zzz"])["a"].id == 1
+    assert [r.id for r in repo.by_hash("h3")] == [3]
+    np.testing.assert_array_equal(repo.vectors([3])[3], snippet(3, 2, 2).vector)
+    states = repo.story_states([1])
+    assert states[1].languages == {"en": 1, "ru": 1}
+    assert repo.stories([1])[1].snippet_count == 2
+
+
+def test_story_page_orders_filters_and_pages(repo: SQLiteRepository) -> None:
+    seed(repo)
+    assert repo.story_page(10) == [2, 1]  # most recently updated first
+    assert repo.story_page(10, lang="ru") == [1]
+    assert repo.story_page(1) == [2]
+    assert repo.story_page(10, after=(20.0, 2)) == [1]
+    assert repo.story_page(10, since=1001.5) == [1]  # story 1 last seen at 1002
+
+
+def test_failed_commit_leaves_nothing(repo: SQLiteRepository) -> None:
+    seed(repo)
+    with pytest.raises(Exception, match="UNIQUE"):
+        repo.commit([snippet(4, 3, 3), snippet(1, 3, 3)], [story(3, 2, {"en": 2}, 30.0)],
+                    [ReportState(3, 3, 0.0, 2)], "m@1")
+    assert repo.counts() == {"snippets": 3, "reports": 2, "stories": 2}
+    assert repo.get_snippet(4) is None
+
+
+def test_reopen_keeps_everything_and_vectors_stream_in_batches(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    first = SQLiteRepository(path, DIM)
+    seed(first)
+    first.close()
+    again = SQLiteRepository(path, DIM)
+    batches = list(again.iter_vectors(after_id=0, batch=2))
+    assert [b[0].tolist() for b in batches] == [[1, 2], [3]]
+    assert batches[0][1].shape == (2, DIM)
+    assert [b[0].tolist() for b in again.iter_vectors(after_id=2)] == [[3]]
+    assert again.count_up_to(2) == 2
+
+
+def test_meta_round_trip(repo: SQLiteRepository) -> None:
+    assert repo.get_meta("model") is None
+    repo.set_meta("model", "m@1")
+    repo.set_meta("model", "m@2")
+    assert repo.get_meta("model") == "m@2"
+
+
+def test_corrupt_database_refuses_to_open(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageCorruptError, match="db.sqlite"):
+        SQLiteRepository(path, DIM)
