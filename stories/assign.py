@@ -9,10 +9,11 @@ from the index, story centroids from storage); this module only decides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stories.entities import rarity_weights, weighted_overlap
+from stories.entities import rarity_weights, shared_name_evidence
 from stories.text import jaccard
 
 Level = Literal["duplicate", "report", "story", "new"]
@@ -41,6 +42,24 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A report member as seen from the new snippet."""
+
+    cosine: float
+    background: float  # mean cosine to its own nearest neighbours (see `background`)
+    features: Features
+
+
+@dataclass(frozen=True)
+class ReportCandidate:
+    """A report with every (recent) member, compared with the new snippet."""
+
+    report_id: int
+    story_id: int
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
 class StoryCandidate:
     story_id: int
     cosine: float  # cosine between the new vector and the story's centroid
@@ -57,6 +76,9 @@ class Params:
     name_weight: float = 0.25  # how much a full match of rare names adds to the cosine
     number_weight: float = 0.05  # a shared figure nudges, a missing one does not punish
     near_copy_words: float = 0.6  # word overlap a near copy must also have
+    margin_weight: float = 0.0  # how much of a pair's crowdedness is subtracted (0..1)
+    background: float = 0.5  # the model's typical neighbour cosine: the margin's zero point
+    background_k: int = 4  # neighbours that define a snippet's background
 
 
 @dataclass(frozen=True)
@@ -73,23 +95,62 @@ def in_window(published_at: float, first_seen: float, last_seen: float, window: 
     return first_seen - window <= published_at <= last_seen + window
 
 
+def background(neighbour_cosines: Sequence[float], params: Params) -> float:
+    """Mean cosine to the k nearest neighbours, missing ones counted at the model's typical
+    value, so a snippet that arrives into an empty index is not called unique."""
+    top = sorted(neighbour_cosines, reverse=True)[: params.background_k]
+    top += [params.background] * (params.background_k - len(top))
+    return sum(top) / len(top)
+
+
 def pair_score(
-    new: Features, other: Features, cosine: float, weights: dict[str, float], params: Params
+    new: Features,
+    new_background: float,
+    other: Member,
+    weights: dict[str, float],
+    params: Params,
 ) -> float:
-    """Report-level evidence that two snippets carry the same report."""
-    score = cosine + params.name_weight * weighted_overlap(new.names, other.names, weights)
-    if new.numbers & other.numbers:
+    """Report-level evidence that two snippets carry the same report.
+
+    Margin scoring: a cosine counts for less between snippets that sit in a
+    crowd of look-alikes (short generic sentences, a running story's many
+    items) and for more between two that are close to each other and to little
+    else. Shared rare names and figures add to it.
+    """
+    crowd = (new_background + other.background) / 2 - params.background
+    score = other.cosine - params.margin_weight * crowd
+    score += params.name_weight * shared_name_evidence(new.names, other.features.names, weights)
+    if new.numbers & other.features.numbers:
         score += params.number_weight
     return score
 
 
+def report_score(
+    new: Features,
+    new_background: float,
+    report: ReportCandidate,
+    weights: dict[str, float],
+    params: Params,
+) -> float:
+    """Average link over the report's members: a snippet must resemble the report as a
+    whole, so a chain of look-alikes cannot grow one report without bound."""
+    scores = [pair_score(new, new_background, m, weights, params) for m in report.members]
+    return sum(scores) / len(scores) if scores else float("-inf")
+
+
 def decide(
     new: Features,
+    new_background: float,
     neighbours: list[Neighbour],
+    reports: list[ReportCandidate],
     stories: list[StoryCandidate],
     params: Params,
 ) -> Decision:
-    """Pick the level and target for `new`; `neighbours` best first, any order is accepted."""
+    """Pick the level and target for `new`.
+
+    `neighbours` serve the near-copy check; `reports` and `stories` are the
+    candidates the caller gathered from them (any order).
+    """
     window = params.window_seconds
     near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
     for n in sorted(near, key=lambda n: -n.cosine):
@@ -102,18 +163,20 @@ def decide(
 
     weights = rarity_weights([new.names, *(n.features.names for n in near)])
     best: Decision | None = None
-    for n in near:
-        score = pair_score(new, n.features, n.cosine, weights, params)
+    for r in reports:
+        if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
+            continue
+        score = report_score(new, new_background, r, weights, params)
         if score >= params.report and (best is None or score > best.score):
-            best = Decision("report", n.report_id, n.story_id, score, n.snippet_id)
+            best = Decision("report", r.report_id, r.story_id, score)
     if best is not None:
         return best
 
     live = [
         s
         for s in stories
-        if in_window(new.published_at, s.first_seen, s.last_seen, window)
-        and s.cosine >= params.story
+        if s.cosine >= params.story
+        and in_window(new.published_at, s.first_seen, s.last_seen, window)
     ]
     if live:
         top = max(live, key=lambda s: s.cosine)

@@ -112,13 +112,16 @@ def keys_match(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
-def weighted_overlap(
+def shared_name_evidence(
     a: frozenset[str], b: frozenset[str], weight: dict[str, float] | None = None
 ) -> float:
-    """Share of the weight of a's and b's names that the other side has too (0..1).
+    """How strongly shared names say two snippets carry the same report (0..1).
 
-    `weight` lets the caller discount names every nearby snippet shares (Putin,
-    Ukraine in a story about Putin and Ukraine); unknown names weigh 1.
+    The share of both sides' name weight that the other side matches, times the
+    rarity of the rarest shared name: two texts that share only the name every
+    neighbour has (Putin in a story about Putin, Tom in a corpus about Tom) get
+    little; two that share the one name few others carry get much.
+    `weight` maps name keys to rarity in 0..1; unknown names weigh 1.
     """
     if not a or not b:
         return 0.0
@@ -126,10 +129,13 @@ def weighted_overlap(
     def w(key: str) -> float:
         return 1.0 if weight is None else weight.get(key, 1.0)
 
-    matched_a = sum(w(x) for x in a if any(keys_match(x, y) for y in b))
-    matched_b = sum(w(y) for y in b if any(keys_match(x, y) for x in a))
+    matched_a = [x for x in a if any(keys_match(x, y) for y in b)]
+    if not matched_a:
+        return 0.0
+    matched_b = [y for y in b if any(keys_match(x, y) for x in a)]
     total = sum(w(x) for x in a) + sum(w(y) for y in b)
-    return (matched_a + matched_b) / total if total > 0 else 0.0
+    share = (sum(w(x) for x in matched_a) + sum(w(y) for y in matched_b)) / total if total else 0.0
+    return share * max(w(x) for x in matched_a)
 
 
 def rarity_weights(name_sets: list[frozenset[str]]) -> dict[str, float]:

@@ -1,11 +1,24 @@
 """Online assignment decisions on hand-built candidates: no model, no storage."""
 
-from stories.assign import Features, Neighbour, Params, StoryCandidate, decide
-from stories.entities import names
+import pytest
+
+from stories.assign import (
+    Features,
+    Member,
+    Neighbour,
+    Params,
+    ReportCandidate,
+    StoryCandidate,
+    background,
+    decide,
+    report_score,
+)
+from stories.entities import names, rarity_weights
 from stories.text import words
 
 DAY = 86400.0
 P = Params(near_duplicate=0.93, report=0.78, story=0.45, window_seconds=3 * DAY)
+BG = P.background  # a snippet with an ordinary neighbourhood: margin adds nothing
 
 
 def feats(text: str, lang: str = "en", t: float = 0.0) -> Features:
@@ -16,21 +29,25 @@ def nb(sid: int, report: int, story: int, cos: float, f: Features) -> Neighbour:
     return Neighbour(sid, report, story, cos, f)
 
 
+def rep(rid: int, story: int, *members: tuple[float, Features]) -> ReportCandidate:
+    return ReportCandidate(rid, story, tuple(Member(c, P.background, f) for c, f in members))
+
+
 def test_nothing_near_opens_a_story() -> None:
-    d = decide(feats("x"), [], [], P)
+    d = decide(feats("x"), BG, [], [], [], P)
     assert d.level == "new" and d.story_id is None and d.report_id is None
 
 
 def test_near_copy_in_same_language_is_a_duplicate() -> None:
     text = "Putin sets conditions for peace talks with Ukraine on Friday"
-    d = decide(feats(text), [nb(7, 70, 700, 0.97, feats(text + " today"))], [], P)
+    d = decide(feats(text), BG, [nb(7, 70, 700, 0.97, feats(text + " today"))], [], [], P)
     assert (d.level, d.report_id, d.story_id, d.matched_snippet) == ("duplicate", 70, 700, 7)
 
 
 def test_translation_is_not_a_near_copy_but_joins_the_report() -> None:
     en = feats("Stoltenberg rejects Putin proposal", "en")
     ru = feats("Столтенберг отверг предложение Путина", "ru")
-    d = decide(en, [nb(1, 10, 100, 0.95, ru)], [], P)
+    d = decide(en, BG, [nb(1, 10, 100, 0.95, ru)], [rep(10, 100, (0.95, ru))], [], P)
     assert d.level == "report" and d.report_id == 10 and d.story_id == 100
 
 
@@ -38,33 +55,65 @@ def test_shared_rare_names_lift_a_pair_over_the_report_threshold() -> None:
     en = feats("Stoltenberg rejects the proposal", "en")
     es = feats("Stoltenberg rechaza la propuesta", "es")
     other = feats("Zakharova comments", "ru")
-    without = decide(en, [nb(1, 10, 100, 0.70, other)], [], P)
-    with_name = decide(en, [nb(1, 10, 100, 0.70, es)], [], P)
+    fillers = [nb(i, 90 + i, 900, 0.3, feats(f"Filler{i} text")) for i in range(2, 8)]
+    without = decide(en, BG, [nb(1, 10, 100, 0.72, other), *fillers], [rep(10, 100, (0.72, other))],
+                     [], P)
+    with_name = decide(en, BG, [nb(1, 10, 100, 0.72, es), *fillers], [rep(10, 100, (0.72, es))],
+                       [], P)
     assert without.level == "new"
     assert with_name.level == "report" and with_name.score > 0.78
+
+
+def test_a_name_every_neighbour_shares_adds_little() -> None:
+    mary = [feats(f"Mary text{i}") for i in range(8)]
+    w = rarity_weights([f.names for f in mary])
+    common = report_score(mary[0], BG, rep(1, 1, (0.7, mary[1])), w, P)
+    assert common < 0.7 + 0.25 * 0.2
+
+
+def test_report_needs_to_resemble_all_its_members() -> None:
+    new = feats("a")
+    close, far = (0.9, feats("b")), (0.5, feats("c"))
+    assert decide(new, BG, [], [rep(1, 1, close)], [], P).level == "report"
+    assert decide(new, BG, [], [rep(1, 1, close, far)], [], P).level == "new"
 
 
 def test_story_level_uses_the_centroid_and_the_window() -> None:
     new = feats("Pentagon says Putin cannot set terms", t=10 * DAY)
     weak = nb(1, 10, 100, 0.5, feats("Kremlin speech", t=10 * DAY))
     inside = StoryCandidate(100, 0.6, first_seen=9 * DAY, last_seen=10 * DAY)
-    d = decide(new, [weak], [inside], P)
+    d = decide(new, BG, [weak], [], [inside], P)
     assert (d.level, d.story_id, d.report_id) == ("story", 100, None)
     stale = StoryCandidate(100, 0.6, first_seen=0.0, last_seen=5 * DAY)
-    assert decide(new, [weak], [stale], P).level == "new"
+    assert decide(new, BG, [weak], [], [stale], P).level == "new"
     below = StoryCandidate(100, 0.3, first_seen=9 * DAY, last_seen=10 * DAY)
-    assert decide(new, [weak], [below], P).level == "new"
+    assert decide(new, BG, [weak], [], [below], P).level == "new"
 
 
-def test_neighbours_outside_the_window_cannot_claim_a_report() -> None:
+def test_reports_outside_the_window_cannot_claim_a_snippet() -> None:
     new = feats("Stoltenberg rejects the proposal", t=20 * DAY)
-    old = nb(1, 10, 100, 0.99, feats("Stoltenberg rejects the proposal", t=0.0))
-    assert decide(new, [old], [], P).level == "new"
+    old = feats("Stoltenberg rejects the proposal", t=0.0)
+    assert decide(new, BG, [nb(1, 10, 100, 0.99, old)], [rep(10, 100, (0.99, old))], [], P).level \
+        == "new"
 
 
 def test_best_scoring_report_wins_regardless_of_order() -> None:
     new = feats("Podolyak rejects Putin's plan")
-    a = nb(1, 10, 100, 0.80, feats("Zakharova"))
-    b = nb(2, 20, 100, 0.79, feats("Подоляк отверг план"))
+    a = rep(10, 100, (0.80, feats("Zakharova")))
+    b = rep(20, 100, (0.82, feats("Подоляк отверг план")))
     for order in ([a, b], [b, a]):
-        assert decide(new, order, [], P).report_id == 20
+        assert decide(new, BG, [], order, [], P).report_id == 20
+
+
+def test_margin_discounts_crowded_pairs() -> None:
+    crowded = Params(near_duplicate=0.93, report=0.78, story=0.45, window_seconds=DAY,
+                     margin_weight=1.0, background=0.5)
+    a, b = feats("a"), feats("b")
+    lonely = report_score(a, 0.3, ReportCandidate(1, 1, (Member(0.8, 0.3, b),)), {}, crowded)
+    busy = report_score(a, 0.8, ReportCandidate(1, 1, (Member(0.8, 0.8, b),)), {}, crowded)
+    assert lonely == pytest.approx(0.8 + 0.2) and busy == pytest.approx(0.8 - 0.3)
+
+
+def test_background_fills_missing_neighbours_with_the_prior() -> None:
+    assert background([0.9, 0.7], P) == pytest.approx((0.9 + 0.7 + 0.5 + 0.5) / 4)
+    assert background([0.9, 0.8, 0.7, 0.6, 0.1], P) == pytest.approx(0.75)

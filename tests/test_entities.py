@@ -4,8 +4,8 @@ from stories.entities import (
     names,
     numbers,
     rarity_weights,
+    shared_name_evidence,
     transliterate,
-    weighted_overlap,
 )
 
 
@@ -35,16 +35,16 @@ def test_numbers_ignore_grouping_and_keep_decimals() -> None:
     assert numbers("a 7 b") == frozenset()  # single digits are too common to tell anything
 
 
-def test_weighted_overlap_uses_rarity() -> None:
+def test_shared_name_evidence_uses_rarity() -> None:
     a = names("Putin Stoltenberg")
     b = names("Путин Столтенберг")
-    assert weighted_overlap(a, b) == 1.0
-    assert weighted_overlap(a, names("Zakharova")) == 0.0
-    assert weighted_overlap(frozenset(), b) == 0.0
+    assert shared_name_evidence(a, b) == 1.0
+    assert shared_name_evidence(a, names("Zakharova")) == 0.0
+    assert shared_name_evidence(frozenset(), b) == 0.0
     # Putin is everywhere in the neighbourhood, Stoltenberg in one place: sharing only
     # Putin must count for less than sharing only Stoltenberg.
     sets = [names("Putin"), names("Putin"), names("Putin Stoltenberg"), names("Putin")]
     w = rarity_weights(sets)
-    only_putin = weighted_overlap(a, names("Путин Захарова"), w)
-    only_stoltenberg = weighted_overlap(a, names("Столтенберг Захарова"), w)
+    only_putin = shared_name_evidence(a, names("Путин Захарова"), w)
+    only_stoltenberg = shared_name_evidence(a, names("Столтенберг Захарова"), w)
     assert only_stoltenberg > only_putin

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from language import ISO_639_1_CODES, LanguageDetector, validate_code
+from language import ISO_639_1_CODES, LanguageDetector, dominant_script_text, validate_code
 
 RU = [
     "В Пентагоне считают, что Путин не вправе ставить условия",
@@ -160,3 +160,14 @@ def test_iso_list_is_complete() -> None:
     assert len(ISO_639_1_CODES) == 183
     assert all(len(c) == 2 and c.isascii() and c.islower() for c in ISO_639_1_CODES)
     assert {"ru", "en", "es", "uk", "zh", "he", "id", "yi"} <= ISO_639_1_CODES
+
+
+def test_script_filter_keeps_combining_marks() -> None:
+    text = "भारत ने NATO के साथ नई साझेदारी की घोषणा की"
+    assert dominant_script_text(text) == "भारत ने के साथ नई साझेदारी की घोषणा की"
+    assert dominant_script_text("Ukraine says") == "Ukraine says"  # one script: unchanged
+    assert dominant_script_text("2024 — 15 %") == ""
+
+
+def test_mixed_devanagari_headline(detector: LanguageDetector) -> None:
+    assert detector.detect("भारत ने NATO के साथ नई साझेदारी की घोषणा की") == "hi"

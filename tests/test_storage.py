@@ -21,7 +21,7 @@ def snippet(i: int, report: int, story: int, lang: str = "en", ext: str | None =
         id=i, external_id=ext, title=f"title {i}", text=f"text {i}", lang=lang,
         lang_detected=False, source="s", url=None, published_at=t + i, received_at=t + i,
         content_hash=f"h{i}", report_id=report, story_id=story, status="created", vector=v,
-        story_sim=0.5, new_report=True, new_story=True,
+        story_sim=0.5, knn_sims=np.zeros(0, dtype=np.float32), new_report=True, new_story=True,
     )
 
 

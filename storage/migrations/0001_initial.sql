@@ -51,7 +51,10 @@ CREATE TABLE snippets (
     status TEXT NOT NULL,
     story_sim REAL NOT NULL,
     model TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    -- cosines to the snippet's nearest neighbours, best first, kept fresh as
+    -- later snippets arrive: the background that margin scoring subtracts
+    knn_sims BLOB NOT NULL
 );
 CREATE INDEX snippets_hash ON snippets (content_hash);
 CREATE INDEX snippets_story ON snippets (story_id, lang);
