@@ -47,7 +47,12 @@ class Service:
         )
         identity = self.embedder.identity
         self.thresholds = thresholds_for(identity).override(
-            settings.near_duplicate_threshold, settings.report_threshold, settings.story_threshold
+            near_duplicate=settings.near_duplicate_threshold,
+            report=settings.report_threshold,
+            story=settings.story_threshold,
+            margin_weight=settings.margin_weight,
+            name_weight=settings.name_weight,
+            same_language_penalty=settings.same_language_penalty,
         )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = DataDirLock(settings.data_dir)
@@ -68,6 +73,10 @@ class Service:
                 report=self.thresholds.report,
                 story=self.thresholds.story,
                 window_seconds=settings.window_days * 86400.0,
+                margin_weight=self.thresholds.margin_weight,
+                background=self.thresholds.background,
+                name_weight=self.thresholds.name_weight,
+                same_language_penalty=self.thresholds.same_language_penalty,
             ),
             knn=settings.knn,
             embed_chars=settings.embed_chars,

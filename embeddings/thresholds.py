@@ -22,22 +22,17 @@ class Thresholds:
     near_duplicate: float  # cosine at or above which a same-language snippet is a near copy
     report: float  # report-level score at or above which a snippet joins a report
     story: float  # story-level score at or above which a snippet joins a story
+    margin_weight: float = 0.0  # share of a pair's crowdedness subtracted from its cosine
+    background: float = 0.5  # the model's typical cosine to a snippet's 4 nearest neighbours
+    name_weight: float = 0.25  # what shared rare names add to a report-level score
+    same_language_penalty: float = 0.0  # what a same-language pair's cosine is marked down
     calibrated_on: str = "uncalibrated"
 
     def as_dict(self) -> dict[str, float | str]:
         return asdict(self)
 
-    def override(
-        self,
-        near_duplicate: float | None = None,
-        report: float | None = None,
-        story: float | None = None,
-    ) -> Thresholds:
-        changes = {
-            k: v
-            for k, v in {"near_duplicate": near_duplicate, "report": report, "story": story}.items()
-            if v is not None
-        }
+    def override(self, **values: float | None) -> Thresholds:
+        changes = {k: v for k, v in values.items() if v is not None}
         if not changes:
             return self
         return replace(
@@ -66,9 +61,5 @@ def thresholds_for(identity: ModelIdentity) -> Thresholds:
             FALLBACK,
         )
         return FALLBACK
-    return Thresholds(
-        near_duplicate=float(entry["near_duplicate"]),
-        report=float(entry["report"]),
-        story=float(entry["story"]),
-        calibrated_on=str(entry.get("calibrated_on", "")),
-    )
+    numbers = {k: float(v) for k, v in entry.items() if k != "calibrated_on"}
+    return Thresholds(**numbers, calibrated_on=str(entry.get("calibrated_on", "")))  # type: ignore[arg-type]

@@ -79,6 +79,7 @@ class Params:
     margin_weight: float = 0.0  # how much of a pair's crowdedness is subtracted (0..1)
     background: float = 0.5  # the model's typical neighbour cosine: the margin's zero point
     background_k: int = 4  # neighbours that define a snippet's background
+    same_language_penalty: float = 0.0  # same-language cosines run high: what to take off
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def pair_score(
     score += params.name_weight * shared_name_evidence(new.names, other.features.names, weights)
     if new.numbers & other.features.numbers:
         score += params.number_weight
+    if new.lang == other.features.lang:
+        score -= params.same_language_penalty
     return score
 
 
