@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from stories.entities import rarity_weights, shared_name_evidence
 from stories.text import jaccard
 
@@ -115,10 +117,12 @@ def pair_score(
 
     Margin scoring: a cosine counts for less between snippets that sit in a
     crowd of look-alikes (short generic sentences, a running story's many
-    items) and for more between two that are close to each other and to little
-    else. Shared rare names and figures add to it.
+    items) than between two in an ordinary neighbourhood. It only subtracts:
+    two long news texts far from everything else are not the same report for
+    being lonely (rewarding that put unrelated items into one report). Shared
+    rare names and figures add to it.
     """
-    crowd = (new_background + other.background) / 2 - params.background
+    crowd = max(0.0, (new_background + other.background) / 2 - params.background)
     score = other.cosine - params.margin_weight * crowd
     score += params.name_weight * shared_name_evidence(new.names, other.features.names, weights)
     if new.numbers & other.features.numbers:
@@ -185,3 +189,54 @@ def decide(
         top = max(live, key=lambda s: s.cosine)
         return Decision("story", None, top.story_id, top.cosine)
     return Decision("new")
+
+
+@dataclass(frozen=True)
+class StoryMass:
+    """A story as the sum of its unit vectors: enough for average-link comparisons."""
+
+    story_id: int
+    vector_sum: np.ndarray
+    count: int
+    first_seen: float
+    last_seen: float
+
+
+def absorption(a: StoryMass, b: StoryMass) -> float:
+    """Mean cosine of the smaller story's members to the larger story's centroid.
+
+    For a one-snippet story this is exactly the score that snippet would have
+    had joining the other one, so a merge passes the same test as a join.
+    """
+    small, large = (a, b) if (a.count, -a.story_id) < (b.count, -b.story_id) else (b, a)
+    norm = float(np.linalg.norm(large.vector_sum))
+    if small.count == 0 or norm == 0.0:
+        return float("-inf")
+    return float(small.vector_sum @ large.vector_sum) / (norm * small.count)
+
+
+def merges(joined: StoryMass, others: Sequence[StoryMass], params: Params) -> list[int]:
+    """Stories that the one a snippet just joined should absorb, best first.
+
+    Arrival order can open two stories for one event (its reactions come in
+    before the event itself); a later snippet that bridges them shows it. They
+    merge when the smaller story's members would, on average, have joined the
+    larger one (`absorption` at or above the story threshold): the stories as
+    wholes must match, so one bridging snippet cannot chain two events together.
+    """
+    window = params.window_seconds
+    scored = [
+        (absorption(joined, o), o.story_id)
+        for o in others
+        if o.story_id != joined.story_id
+        and o.first_seen - window <= joined.last_seen
+        and joined.first_seen <= o.last_seen + window
+    ]
+    return [sid for score, sid in sorted(scored, reverse=True) if score >= params.story]
+
+
+def survivor(a: StoryMass, b: StoryMass) -> tuple[int, int]:
+    """(kept id, retired id): the larger story keeps its id, on a tie the older one."""
+    if (a.count, -a.story_id) >= (b.count, -b.story_id):
+        return a.story_id, b.story_id
+    return b.story_id, a.story_id

