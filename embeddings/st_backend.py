@@ -50,7 +50,10 @@ class SentenceTransformerEmbedder:
                 "Give a local model directory (this machine may have no access to a model hub) "
                 "or a name already in the local cache."
             ) from exc
-        dim = self._model.get_sentence_embedding_dimension()
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension  # sentence-transformers < 5.1
+        )
+        dim = dimension()
         if dim is None:
             raise RuntimeError(f"Model {name_or_path!r} does not report its embedding dimension.")
         name = local.name if local else name_or_path

