@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install serve test test-fast bench lint clean
+.PHONY: install serve test test-fast bench eval lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,12 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+# clustering quality on ../shared/dev-data and the seed story: bench/results/quality.md,
+# quality-*.json, and precision/recall-vs-threshold plots pr-report.png, pr-story.png
+eval: $(STAMP)
+	$(BIN)/python bench/quality.py $(EVAL_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__
-from app.http import errors
+from app import __version__, pages
+from app.http import auth, errors
 from app.http.limits import BodyLimit
 from app.http.routes import router
+from app.observability.middleware import RequestContext
 from app.service import Service
 from app.settings import Settings
 
@@ -25,8 +26,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = service is None
-        app.state.service = service or Service(settings)
+        try:
+            app.state.service = service or Service(settings)
+        except Exception as exc:
+            # `storyline serve` reports it in one line (corrupt database, wrong model, busy dir)
+            app.state.startup_error = exc
+            raise
         log.info("storyline ready on data dir %s", settings.data_dir)
+        auth.announce(app.state.auth, settings)
         try:
             yield
         finally:
@@ -41,5 +48,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    auth.install(app, settings)  # its gate refuses keyless writes before the body is read
+    app.add_middleware(RequestContext)  # outermost: every answer, 401/413 included, is counted
     app.include_router(router)
+    pages.install(app)  # HTML story pages at / and /stories/{id}, stylesheet at /static
     return app

@@ -34,6 +34,10 @@ class BatchState:
     rows: list[NewSnippet] = field(default_factory=list)
     knn: dict[int, np.ndarray] = field(default_factory=dict)  # stored snippets' fresh lists
     by_id: dict[int, Earlier] = field(default_factory=dict)
+    merged: dict[int, int] = field(default_factory=dict)  # retired story id -> survivor
+
+    def alias(self, story_id: int) -> int:
+        return self.merged.get(story_id, story_id)
 
 
 class Gatherer:
@@ -74,23 +78,27 @@ class Gatherer:
     ) -> list[Neighbour]:
         """Index hits plus this batch's earlier items, best first, at most `knn`."""
         found = [(float(s), int(i)) for s, i in zip(scores, ids, strict=True) if i >= 0]
-        rows = self.repo.snippets([i for _, i in found], writer=True) if found else {}
-        feats = self._features([i for i in rows])
+        place = self.repo.placements([i for _, i in found]) if found else {}
+        feats = self._features(list(place))
         out = [
-            Neighbour(sid, rows[sid].report_id, rows[sid].story_id, sim, feats[sid])
+            Neighbour(sid, *place[sid], sim, feats[sid])
             for sim, sid in found
-            if sid in rows  # a row removed after the search is simply skipped
+            if sid in feats  # a row removed after the search is simply skipped
         ]
-        for e in batch.by_id.values():
-            out.append(
-                Neighbour(
-                    e.row.id,
-                    e.row.report_id,
-                    e.row.story_id,
-                    float(e.row.vector @ vector),
-                    e.features,
+        # One matrix product for the batch's earlier items, and Neighbour objects only for
+        # those that can make the cut (ties at the cut included): a loop over all of them
+        # made a batch of n cost O(n^2) Python work.
+        earlier = list(batch.by_id.values())
+        if earlier:
+            sims = np.vstack([e.row.vector for e in earlier]) @ vector
+            keep = np.arange(len(earlier))
+            if len(earlier) > self.knn:
+                keep = np.flatnonzero(sims >= np.partition(sims, -self.knn)[-self.knn])
+            for j in keep.tolist():
+                e = earlier[j]
+                out.append(
+                    Neighbour(e.row.id, e.row.report_id, e.row.story_id, float(sims[j]), e.features)
                 )
-            )
         out.sort(key=lambda n: -n.cosine)
         return out[: self.knn]
 

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app.reader import NotFound, StoryReader
+from app.reindex import cli as reindex_cli
 from app.settings import Settings
 from storage import SQLiteRepository
+from storage.sqlite import StorageCorruptError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -31,17 +33,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.api import create_app
+    from app.http.auth import KeyConfigError, exposure_problem, parse_keys
+    from app.observability.logging import configure
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-    )
+    configure(settings.log_level, settings.log_format)
+    try:
+        parse_keys(settings.api_keys)
+    except KeyConfigError as exc:
+        print(f"storyline serve: STORYLINE_API_KEYS: {exc}", file=sys.stderr)
+        return 2
+    problem = exposure_problem(settings)
+    if problem:
+        print(f"storyline serve: {problem}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # keep our formatter: one JSON line per record, with a request id
+            access_log=False,  # RequestContext logs each request, with its id and route
+        )
+    except SystemExit:
+        failure = getattr(app.state, "startup_error", None)
+        if failure is None:
+            raise
+        print(f"storyline serve: cannot start: {failure}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_hash_key(args: argparse.Namespace) -> int:
+    """Print the `role:sha256` entry for STORYLINE_API_KEYS; the key itself is never stored."""
+    import getpass
+    import secrets
+
+    from app.http.auth import hash_key
+
+    if args.generate:
+        key = secrets.token_urlsafe(32)
+        print(key)
+    elif sys.stdin.isatty():
+        key = getpass.getpass("API key: ")
+    else:
+        key = sys.stdin.readline().rstrip("\r\n")
+    if len(key) < 16:
+        print("storyline hash-key: use a key of at least 16 characters", file=sys.stderr)
+        return 2
+    print(f"{args.role}:{hash_key(key)}")
     return 0
 
 
@@ -166,6 +208,29 @@ def _headline(snippet: dict) -> str:
     return display_title(snippet["title"], snippet["text"], 110)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0: consistent; 1: the database contradicts itself (or --strict and the index
+    file is not exact); 2: the database is corrupt or absent."""
+    from app.consistency import check
+
+    settings = _settings(args)
+    if not settings.db_path.exists():
+        print(f"storyline check: no database at {settings.db_path}", file=sys.stderr)
+        return 2
+    report = check(settings.db_path, settings.index_path)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        counts = " ".join(f"{k}={v}" for k, v in report.counts.items())
+        print(f"database {settings.db_path}: {'ok' if report.ok else 'INCONSISTENT'} ({counts})")
+        for problem in report.problems:
+            print(f"  problem: {problem}")
+        print(f"index {settings.index_path}: {report.index_status}: {report.index_detail}")
+    if not report.ok:
+        return 1
+    return 1 if args.strict and report.index_status != "exact" else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storyline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,12 +259,36 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--data-dir")
     stories.set_defaults(func=cmd_stories)
 
+    reindex_cli.add_parser(sub)
+
     show = sub.add_parser("show", help="print one story with its reports and variants")
     show.add_argument("story_id", type=int)
     show.add_argument("--lang", help="preferred language for title and leads")
     show.add_argument("--json", action="store_true", help="print the JSON view")
     show.add_argument("--data-dir")
     show.set_defaults(func=cmd_show)
+
+    chk = sub.add_parser("check", help="verify the database and that the index file matches it")
+    chk.add_argument("--data-dir")
+    chk.add_argument("--json", action="store_true", help="print the report as JSON")
+    chk.add_argument(
+        "--strict", action="store_true", help="also fail unless the index file equals the database"
+    )
+    chk.set_defaults(func=cmd_check)
+
+    hashkey = sub.add_parser(
+        "hash-key",
+        help="hash an API key for STORYLINE_API_KEYS (key on stdin, or --generate one)",
+    )
+    hashkey.add_argument("--role", choices=["read", "write", "admin"], default="read")
+    hashkey.add_argument(
+        "--generate", action="store_true", help="make a new random key and print it first"
+    )
+    hashkey.set_defaults(func=cmd_hash_key)
+
+    from evaluation.commands import register as register_evaluation
+
+    register_evaluation(sub)  # eval, calibrate
     return parser
 
 
@@ -208,7 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["STORYLINE_PORT"] = os.environ["PORT"]
     args = build_parser().parse_args(argv)
     started = time.time()
-    code = int(args.func(args))
+    try:
+        code = int(args.func(args))
+    except StorageCorruptError as exc:
+        print(f"storyline {args.command}: {exc}", file=sys.stderr)
+        return 2
     if args.command == "ingest" and not args.quiet:
         print(f"done in {time.time() - started:.1f}s")
     return code

@@ -23,7 +23,7 @@ def features_of(title: str | None, text: str | None, lang: str, published_at: fl
 class FeatureCache:
     """Least-recently-used features by snippet id; misses are recomputed from stored text."""
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    def __init__(self, capacity: int = 20_000) -> None:  # ~5 KB each for news paragraphs
         self._items: OrderedDict[int, Features] = OrderedDict()
         self._capacity = capacity
 

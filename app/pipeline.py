@@ -7,6 +7,7 @@ twin stories. Evaluation drives the same class, so scores measure the service.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,17 @@ from index.base import VectorIndex
 from language import LanguageDetector
 from storage.records import NewSnippet, ReportState, StoryState
 from storage.sqlite import SQLiteRepository
-from stories.assign import Decision, Features, Params, StoryCandidate, background, decide
+from stories.assign import (
+    Decision,
+    Features,
+    Params,
+    StoryCandidate,
+    StoryMass,
+    background,
+    decide,
+    merges,
+    survivor,
+)
 from stories.text import content_hash, model_input
 
 log = logging.getLogger(__name__)
@@ -98,11 +109,15 @@ class Pipeline:
                 list(batch.reports.values()),
                 self.embedder.identity.key,
                 batch.knn,
+                merges=batch.merged,
             )
             ids = np.array([r.id for r in batch.rows], dtype=np.int64)
             self.index.add(ids, np.vstack([r.vector for r in batch.rows]))
             for e in batch.by_id.values():
                 self.features.put(e.row.id, e.features)
+        for p in pending:
+            if p.outcome is not None and p.outcome.story_id in batch.merged:
+                p.outcome = dataclasses.replace(p.outcome, story_id=batch.alias(p.outcome.story_id))
         for p in pending:
             if p.repeat_of is not None:
                 first = p.repeat_of.outcome
@@ -111,6 +126,17 @@ class Pipeline:
         outcomes = [p.outcome for p in pending]
         assert all(o is not None for o in outcomes)
         return outcomes  # type: ignore[return-value]
+
+    def process_as(self, item: Incoming, snippet_id: int) -> Outcome:
+        """Ingest one corrected snippet under an id it held before (PUT); the caller has
+        removed the old row in the same open transaction."""
+        following = self._next_snippet
+        self._next_snippet = snippet_id
+        try:
+            (outcome,) = self.process([item])
+        finally:
+            self._next_snippet = max(following, snippet_id + 1)
+        return outcome
 
     def rollback(self) -> None:
         """Forget in-memory state after a failed commit: it is reloaded from storage."""
@@ -161,6 +187,10 @@ class Pipeline:
         for i, p in enumerate(todo):
             assert p.vector is not None and p.features is not None
             neighbours = self.gather.neighbours(scores[i], ids[i], p.vector, batch)
+            if batch.merged:
+                neighbours = [
+                    dataclasses.replace(n, story_id=batch.alias(n.story_id)) for n in neighbours
+                ]
             knn = sorted((n.cosine for n in neighbours), reverse=True)
             knn = knn[: self.params.background_k]
             decision = self._exact_duplicate(p, batch)
@@ -177,6 +207,8 @@ class Pipeline:
                 )
             self.gather.refresh_knn(neighbours, batch)
             self._apply(p, decision, np.array(knn, dtype=np.float32), batch)
+            if decision.level in ("report", "story") and decision.story_id is not None:
+                self._merge_bridged(decision.story_id, neighbours, batch)
 
     def _exact_duplicate(self, p: _Pending, batch: BatchState) -> Decision | None:
         window = self.params.window_seconds
@@ -239,6 +271,7 @@ class Pipeline:
             if decision.report_id not in batch.reports:
                 batch.reports.update(self.repo.report_states([decision.report_id]))
             report = batch.reports[decision.report_id]
+            report.story_id = story.id  # stored rows may still name a story merged this batch
         batch.reports[report.id] = report
         report.snippet_count += 1
         report.first_seen = min(report.first_seen, p.published_at)
@@ -278,6 +311,52 @@ class Pipeline:
         batch.rows.append(row)
         batch.by_id[row.id] = Earlier(row, p.features)
         p.outcome = Outcome(snippet_id, story.id, report.id, p.lang, status)
+
+    @staticmethod
+    def _mass(state: StoryState) -> StoryMass:
+        return StoryMass(
+            state.id, state.centroid_sum, state.snippet_count, state.first_seen, state.last_seen
+        )
+
+    def _merge_bridged(self, story_id: int, neighbours: list, batch: BatchState) -> None:
+        """Fold in the stories the snippet just joined turns out to bridge (see `merges`)."""
+        others = [s for s in dict.fromkeys(n.story_id for n in neighbours) if s != story_id]
+        if not others:
+            return
+        candidates = [self._mass(self._story(s, batch)) for s in others]
+        for other in merges(self._mass(self._story(story_id, batch)), candidates, self.params):
+            joined = self._mass(self._story(story_id, batch))
+            mass = self._mass(self._story(other, batch))
+            if not merges(joined, [mass], self.params):  # the story grew: check again
+                continue
+            keep, retire = survivor(joined, mass)
+            self._absorb(batch.stories[keep], batch.stories[retire], batch)
+            story_id = keep
+
+    def _absorb(self, keep: StoryState, retire: StoryState, batch: BatchState) -> None:
+        keep.snippet_count += retire.snippet_count
+        keep.report_count += retire.report_count
+        keep.centroid_sum = keep.centroid_sum + retire.centroid_sum
+        keep.first_seen = min(keep.first_seen, retire.first_seen)
+        keep.last_seen = max(keep.last_seen, retire.last_seen)
+        keep.updated_at = self.clock()
+        for lang, n in retire.languages.items():
+            keep.languages[lang] = keep.languages.get(lang, 0) + n
+        if keep.title_snippet_id is None:
+            keep.title_snippet_id, keep.title_sim = retire.title_snippet_id, retire.title_sim
+        retire.snippet_count = retire.report_count = 0
+        retire.languages = {}
+        for old, new in list(batch.merged.items()):
+            if new == retire.id:
+                batch.merged[old] = keep.id
+        batch.merged[retire.id] = keep.id
+        for row in batch.rows:
+            if row.story_id == retire.id:
+                row.story_id = keep.id
+        for report in batch.reports.values():
+            if report.story_id == retire.id:
+                report.story_id = keep.id
+        log.debug("story %d merged into %d", retire.id, keep.id)
 
     def _choose_title(
         self,

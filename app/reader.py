@@ -7,10 +7,15 @@ import base64
 
 from app.views import group_reports, pick_title, snippet_view, story_summary
 from storage import SQLiteRepository
+from storage.corrections import CorrectionStore
 
 
 class NotFound(LookupError):
     """An id that names nothing; the message says which."""
+
+
+class Gone(NotFound):
+    """An id that was deleted (DELETE /v1/snippets, or a story left empty by it): 410."""
 
 
 class BadCursor(ValueError):
@@ -24,6 +29,8 @@ class StoryReader:
     def get_snippet(self, snippet_id: int) -> dict:
         row = self.repo.get_snippet(snippet_id)
         if row is None:
+            if CorrectionStore(self.repo).snippet_deleted(snippet_id):
+                raise Gone(f"snippet {snippet_id} was deleted")
             raise NotFound(f"snippet {snippet_id} not found")
         return snippet_view(row)
 
@@ -35,6 +42,12 @@ class StoryReader:
         since: float | None = None,
     ) -> tuple[list[dict], str | None]:
         after = decode_cursor(cursor) if cursor else None
+        with self.repo.read_snapshot():  # one generation, even while a re-index swaps
+            return self._page(limit, after, lang, since)
+
+    def _page(
+        self, limit: int, after: tuple[float, int] | None, lang: str | None, since: float | None
+    ) -> tuple[list[dict], str | None]:
         ids = self.repo.story_page(limit + 1, after, lang, since)
         more = len(ids) > limit
         ids = ids[:limit]
@@ -48,8 +61,14 @@ class StoryReader:
         return out, next_cursor
 
     def get_story(self, story_id: int, lang: str | None = None) -> dict:
+        with self.repo.read_snapshot():  # one generation, even while a re-index swaps
+            return self._story(story_id, lang)
+
+    def _story(self, story_id: int, lang: str | None) -> dict:
         story = self.repo.stories([story_id]).get(story_id)
         if story is None:
+            if CorrectionStore(self.repo).story_gone(story_id):
+                raise Gone(f"story {story_id} is gone: all its snippets were deleted")
             raise NotFound(f"story {story_id} not found")
         rows = self.repo.story_snippets(story_id)
         if lang is None:
@@ -60,6 +79,18 @@ class StoryReader:
         view = story_summary(story, title)
         view["reports"] = [r.as_dict() for r in group_reports(rows, lang)]
         return view
+
+    def story_languages(self, story_id: int) -> dict[str, int]:
+        """Snippets per language, most first: pages choose the reader's language from it."""
+        story = self.repo.stories([story_id]).get(story_id)
+        if story is None:  # raises NotFound or Gone, as the JSON view does
+            return dict(self.get_story(story_id)["languages"])
+        return story.languages
+
+    def story_sources(self, story_ids: list[int], per_story: int = 5) -> dict[int, list[dict]]:
+        """Each story's most frequent sources, for the list page."""
+        found = self.repo.story_sources(story_ids, per_story)
+        return {sid: [{"source": s, "count": n} for s, n in got] for sid, got in found.items()}
 
 
 def encode_cursor(updated_at: float, story_id: int) -> str:
@@ -73,6 +104,10 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
         value = (float(ts), int(sid))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadCursor("cursor is not one this service issued; start again without it") from exc
-    if value[0] != value[0] or value[0] in (float("inf"), float("-inf")):
+    if (
+        value[0] != value[0]
+        or value[0] in (float("inf"), float("-inf"))
+        or not -(2**63) <= value[1] < 2**63
+    ):
         raise BadCursor("cursor is not one this service issued; start again without it")
     return value

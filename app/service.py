@@ -11,17 +11,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import __version__
+from app.corrections import Corrections, Deleted
+from app.jobs import JobRegistry
 from app.locking import DataDirLock
+from app.observability.metrics import Metrics
 from app.pipeline import Pipeline
-from app.reader import StoryReader
+from app.reader import NotFound, StoryReader
 from app.records import Incoming, Outcome
+from app.reindex.options import ReindexOptions
 from app.settings import Settings
 from app.views import story_summary
-from app.writer import Writer
+from app.writer import Overloaded, Writer
 from embeddings import Embedder, load_embedder, thresholds_for
 from index import IndexCorruptError, VectorIndex, build_index, load_index
+from index.fileformat import remove_stale_temps
 from language import LanguageDetector
 from storage import SQLiteRepository
+from storage.corrections import CorrectionStore
 from stories.assign import Params
 
 log = logging.getLogger(__name__)
@@ -38,10 +44,16 @@ class IndexState:
 
 
 class Service:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, adopt_model: bool = False
+    ) -> None:
+        """`adopt_model`: open data embedded by another model (for `storyline reindex
+        --model`, which re-embeds it) instead of refusing with ModelMismatch."""
         self.settings = settings
+        self.adopt_model = adopt_model
         self.started_at = time.time()
         self.ready = False
+        self.metrics = Metrics()
         self.embedder = embedder or load_embedder(
             settings.model, threads=settings.embed_threads, device=settings.device
         )
@@ -58,7 +70,11 @@ class Service:
         self._lock = DataDirLock(settings.data_dir)
         self.repo = SQLiteRepository(settings.db_path, identity.dim)
         self.reader = StoryReader(self.repo)
+        self.changes = CorrectionStore(self.repo)
+        self._changes_seq = 0  # deletions/replacements the in-memory index reflects
         self._check_model()
+        self.jobs = JobRegistry(self.repo)
+        self.jobs.recover()
         self.detector = LanguageDetector(settings.languages)
         self.index_state = IndexState()
         self.index = self._open_index()
@@ -66,7 +82,7 @@ class Service:
         self.pipeline = Pipeline(
             self.repo,
             self.index,
-            _Locked(self.embedder, self._embed_lock),
+            _Locked(self.embedder, self._embed_lock, self.metrics),
             self.detector,
             Params(
                 near_duplicate=self.thresholds.near_duplicate,
@@ -81,6 +97,9 @@ class Service:
             knn=settings.knn,
             embed_chars=settings.embed_chars,
         )
+        self.corrections = Corrections(
+            self.changes, self.index, self.pipeline, time.time, self._changes_applied
+        )
         self.writer = Writer(
             self.pipeline.process,
             on_failure=self._recover,
@@ -90,6 +109,7 @@ class Service:
             linger_ms=settings.writer_linger_ms,
         )
         self.writer.start()
+        self.metrics.watch(self._gauges)
         self.embedder.embed(["warm-up: load the weights before saying ready"])
         self.ready = True
 
@@ -97,8 +117,11 @@ class Service:
     def _check_model(self) -> None:
         key = self.embedder.identity.key
         stored = self.repo.get_meta("model")
+        self.model_stale = stored is not None and stored != key and self.adopt_model
         if stored is None:
             self.repo.set_meta("model", key)
+        elif self.model_stale:
+            log.warning("data embedded with %s, model is %s: a re-index must follow", stored, key)
         elif stored != key:
             raise ModelMismatch(
                 f"the data in {self.settings.data_dir} was embedded with {stored}, but the "
@@ -110,11 +133,17 @@ class Service:
         """Load the saved index and top it up from storage; rebuild when it cannot be trusted."""
         path = self.settings.index_path
         dim = self.embedder.identity.dim
+        if self.model_stale:  # stored vectors belong to another model: the re-index builds it
+            return build_index(dim, 0)
         index: VectorIndex | None = None
+        if remove_stale_temps(path):  # a snapshot cut short by a crash; we hold the dir lock
+            log.warning("removed unfinished index snapshot files beside %s", path)
         if path.exists():
             try:
                 index, meta = load_index(path)
                 watermark = int(meta.get("watermark", -1))
+                if meta.get("model") == self.embedder.identity.key and index.dim == dim:
+                    self._replay_changes(index, int(meta.get("changes", 0)), watermark)
                 if (
                     meta.get("model") != self.embedder.identity.key
                     or index.dim != dim
@@ -136,8 +165,22 @@ class Service:
             index.add(ids, vectors)
             added += len(ids)
         self.index_state.saved_size = len(index) - added
+        self._changes_seq = self.changes.last_change()
         log.info("index ready: %d vectors (%d added from the database)", len(index), added)
         return index
+
+    def _replay_changes(self, index: VectorIndex, since: int, watermark: int) -> None:
+        """Deletions and replacements committed after the index file was saved: drop the
+        ids, then put back the stored vector of those that still exist (replaced ones)."""
+        ids, _ = self.changes.changes_after(since)
+        if not ids:
+            return
+        index.remove(np.array(ids, dtype=np.int64))
+        kept = self.repo.vectors([i for i in ids if i <= watermark])
+        if kept:
+            order = sorted(kept)
+            index.add(np.array(order, dtype=np.int64), np.vstack([kept[i] for i in order]))
+        log.info("index file replayed %d deletions/replacements", len(ids))
 
     def _recover(self) -> None:
         """After a failed batch: drop writer caches and add whatever storage has that the
@@ -157,12 +200,17 @@ class Service:
         watermark = int(ids.max()) if len(ids) else 0
         self.index.save(
             self.settings.index_path,
-            {"model": self.embedder.identity.key, "watermark": watermark},
+            {
+                "model": self.embedder.identity.key,
+                "watermark": watermark,
+                "changes": self._changes_seq,
+            },
         )
         self.index_state = IndexState(watermark=watermark, saved_size=len(ids))
 
     def close(self) -> None:
         self.ready = False
+        self.jobs.shutdown()
         self.writer.stop()
         try:
             self.snapshot_index()
@@ -173,10 +221,78 @@ class Service:
     # -- writes --------------------------------------------------------------
     def submit(self, items: list[Incoming]) -> Future[list[Outcome]]:
         """Queue snippets for the writer; the future resolves after they are committed."""
-        return self.writer.submit(items)
+        try:
+            future = self.writer.submit(items)
+        except Overloaded:
+            self.metrics.shed.inc(len(items))
+            raise
+        future.add_done_callback(self._count_outcomes)
+        return future
+
+    def _count_outcomes(self, future: Future[list[Outcome]]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            for outcome in future.result():
+                self.metrics.ingested.labels(outcome.status).inc()
+
+    def _gauges(self) -> dict[str, float]:
+        counts = self.repo.counts()
+        return {
+            "writer_queue_depth": self.writer.depth,
+            "index_size": len(self.index),
+            "stories": counts["stories"],
+            "snippets": counts["snippets"],
+        }
 
     def ingest(self, items: list[Incoming]) -> list[Outcome]:
         return self.submit(items).result()
+
+    def delete_snippet(self, snippet_id: int) -> Future[Deleted]:
+        """Queue a deletion for the writer; resolves after commit (NotFound if unknown)."""
+        future = self.writer.submit_call(lambda: self.corrections.delete(snippet_id))
+        future.add_done_callback(lambda f: self._count_correction(f, "delete"))
+        return future
+
+    def replace_snippet(self, snippet_id: int, item: Incoming) -> Future[Outcome]:
+        """Queue a correction (PUT): the snippet is re-assigned under the same id."""
+        future = self.writer.submit_call(lambda: self.corrections.replace(snippet_id, item))
+        future.add_done_callback(lambda f: self._count_correction(f, "replace"))
+        return future
+
+    def _count_correction(self, future: Future, action: str) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.metrics.corrections.labels(action).inc()
+
+    def _changes_applied(self, seq: int) -> None:
+        self._changes_seq = max(self._changes_seq, seq)
+
+    # -- jobs ----------------------------------------------------------------
+    def start_reindex(self, options: ReindexOptions) -> dict:
+        """Start a re-index in the background (JobConflict while one runs)."""
+        from app.reindex.runner import Reindex
+
+        return self.jobs.start("reindex", options.as_dict(), Reindex(self, options))
+
+    def get_job(self, job_id: int) -> dict:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found")
+        return job
+
+    def install_generation(
+        self, index: VectorIndex, embedder: Embedder | None, params: Params
+    ) -> None:
+        """The re-index swap, on the writer thread: new index (and model), caches reset."""
+        if embedder is not None:
+            self.embedder = embedder
+            self.pipeline.embedder = _Locked(embedder, self._embed_lock, self.metrics)
+            self.pipeline.params = self.pipeline.gather.params = params
+            self.thresholds = thresholds_for(embedder.identity)
+            self.repo.dim = embedder.identity.dim
+        self.model_stale = False
+        self.index = self.pipeline.index = self.corrections.index = index
+        self._changes_seq = self.changes.last_change()
+        self.pipeline.rollback()
+        self.snapshot_index()
 
     # -- reads ---------------------------------------------------------------
     def get_snippet(self, snippet_id: int) -> dict:
@@ -193,6 +309,12 @@ class Service:
 
     def get_story(self, story_id: int, lang: str | None = None) -> dict:
         return self.reader.get_story(story_id, lang)
+
+    def story_languages(self, story_id: int) -> dict[str, int]:
+        return self.reader.story_languages(story_id)
+
+    def story_sources(self, story_ids: list[int]) -> dict[int, list[dict]]:
+        return self.reader.story_sources(story_ids)
 
     def search(self, query: str, limit: int) -> list[dict]:
         with self._embed_lock:
@@ -241,14 +363,18 @@ class Service:
 class _Locked:
     """The embedder behind a lock: the writer and search queries share one model."""
 
-    def __init__(self, inner: Embedder, lock: threading.Lock) -> None:
+    def __init__(self, inner: Embedder, lock: threading.Lock, metrics: Metrics) -> None:
         self._inner = inner
         self._lock = lock
+        self._metrics = metrics
         self.identity = inner.identity
 
     def embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return self._inner.embed(texts)
+            started = time.perf_counter()
+            out = self._inner.embed(texts)
+        self._metrics.observe_embedding(len(texts), time.perf_counter() - started)
+        return out
 
     def embed_query(self, texts: list[str]) -> np.ndarray:
         with self._lock:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -94,6 +96,37 @@ class Settings(BaseSettings):
         description="Languages the detector chooses from when a snippet has no `lang`.",
     )
     log_level: str = Field("info", description="Log level for the service.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`storyline serve` log lines: one JSON object each, or plain text."
+    )
+
+    # -- access control and limits (app/http/auth.py, app/http/ratelimit.py) --
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted keys as 'role:sha256hex' (role read, write or admin), from "
+        "`storyline hash-key`; a JSON list or comma-separated. Empty: the service runs open.",
+    )
+    public_reads: bool = Field(False, description="GET endpoints need no key.")
+    public_metrics: bool = Field(False, description="GET /metrics needs no key.")
+    allow_open: bool = Field(
+        False, description="Allow serving without keys on a non-loopback host (not advised)."
+    )
+    rate_limit_per_second: float = Field(
+        0.0, ge=0, description="Requests per second per key (per client IP when open); 0: off."
+    )
+    rate_limit_burst: int = Field(
+        50, ge=1, description="Requests a key may make at once before the rate applies."
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @property
     def db_path(self) -> Path:
@@ -107,3 +140,19 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_table() -> str:
+    """The README's settings table, generated so it cannot drift from the code."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        if isinstance(default, list):
+            default = ",".join(map(str, default)) if default else "(empty)"
+        shown = "(unset)" if default is None else f"`{default}`"
+        rows.append(f"| `STORYLINE_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
+from app.observability.logging import request_id
 from app.records import Incoming, Outcome
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,9 @@ class Overloaded(RuntimeError):
 @dataclass
 class _Job:
     items: list[Incoming]
-    future: Future[list[Outcome]]
+    future: Future[Any]
+    call: Callable[[], Any] | None = None  # a correction: runs alone, between batches
+    request_id: str | None = None  # the writer's log lines name the requests they serve
 
 
 class Writer:
@@ -52,6 +56,7 @@ class Writer:
         self._linger = linger_ms / 1000.0
         self._thread = threading.Thread(target=self._run, name="storyline-writer", daemon=True)
         self._started = False
+        self._held: _Job | None = None  # a correction met while gathering a batch
 
     def start(self) -> None:
         if not self._started:
@@ -69,7 +74,20 @@ class Writer:
                     f"writer queue is full ({self._queued_items} snippets waiting); retry later"
                 )
             self._queued_items += len(items)
-        job = _Job(items, Future())
+        job = _Job(items, Future(), request_id=request_id.get())
+        self._queue.put(job)
+        return job.future
+
+    def submit_call(self, call: Callable[[], Any]) -> Future[Any]:
+        """Run `call` on the writer thread, alone and in queue order (deletions and
+        corrections); it counts as one queued item against the bound."""
+        with self._count_lock:
+            if self._queued_items + 1 > self._max_queue:
+                raise Overloaded(
+                    f"writer queue is full ({self._queued_items} snippets waiting); retry later"
+                )
+            self._queued_items += 1
+        job = _Job([], Future(), call, request_id.get())
         self._queue.put(job)
         return job.future
 
@@ -94,16 +112,25 @@ class Writer:
             if job is None:
                 stop = True
                 break
+            if job.call is not None:
+                self._held = job
+                break
             jobs.append(job)
             size += len(job.items)
         return jobs, stop
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            first, self._held = self._held or self._queue.get(), None
             if first is None:
                 return
+            if first.call is not None:
+                token = request_id.set(first.request_id)
+                self._run_call(first)
+                request_id.reset(token)
+                continue
             jobs, stop = self._gather(first)
+            token = request_id.set(",".join(dict.fromkeys(j.request_id or "-" for j in jobs)))
             items = [item for job in jobs for item in job.items]
             try:
                 outcomes = self._process(items)
@@ -124,5 +151,23 @@ class Writer:
                 self._after_batch()
             except Exception:
                 log.exception("after-batch step failed (index snapshot); will retry")
+            request_id.reset(token)
             if stop:
                 return
+
+    def _run_call(self, job: _Job) -> None:
+        assert job.call is not None
+        try:
+            job.future.set_result(job.call())
+        except BaseException as exc:  # the writer must outlive any one correction
+            if not isinstance(exc, LookupError | ValueError):
+                log.exception("writer correction failed")
+                self._on_failure()
+            job.future.set_exception(exc)
+        finally:
+            with self._count_lock:
+                self._queued_items -= 1
+        try:
+            self._after_batch()
+        except Exception:
+            log.exception("after-batch step failed (index snapshot); will retry")

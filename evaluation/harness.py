@@ -2,25 +2,37 @@
 
 Online mode ingests the items in publication order (ties shuffled with a fixed
 seed, so arrival order is not the file's order) through `Service.ingest`: the
-same validation-free path, writer, pipeline and thresholds the HTTP API uses.
+same writer, pipeline and thresholds the HTTP API uses, so a score measures
+the service and a threshold sweep moves the service's own knobs (`Settings`).
+Re-index mode ingests the same way, then runs the nightly re-index job
+(`app.reindex`: batch re-cluster, id mapping, swap) on that data folder and
+scores where the snippets ended up.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from app.records import Incoming
+from app.records import Incoming, Outcome
 from app.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from evaluation.datasets import Dataset
 from evaluation.metrics import level_scores
+
+MODES = ("online", "reindex")
+
+
+class ReindexUnavailable(RuntimeError):
+    """The nightly re-index (app/reindex, stories/recluster.py) is not in this build."""
 
 
 class CachedEmbedder:
@@ -29,17 +41,17 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.identity = inner.identity
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[tuple[bool, str], np.ndarray] = {}
 
     def _get(self, texts: list[str], query: bool) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if (query, t) not in self._cache]
         if missing:
             fn = self.inner.embed_query if query else self.inner.embed
             for t, v in zip(missing, fn(missing), strict=True):
-                self._cache[(query, t)] = v  # type: ignore[index]
+                self._cache[(query, t)] = v
         if not texts:
             return np.zeros((0, self.identity.dim), dtype=np.float32)
-        return np.vstack([self._cache[(query, t)] for t in texts])  # type: ignore[index]
+        return np.vstack([self._cache[(query, t)] for t in texts])
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self._get(texts, False)
@@ -52,14 +64,83 @@ class CachedEmbedder:
 class RunResult:
     dataset: str
     mode: str
-    story: dict
-    report: dict
+    scores: dict[str, dict[str, Any]]  # level -> level_scores(...)
     assignments: dict[str, tuple[int, int]]  # item key -> (story id, report id)
     seconds: float
+    thresholds: dict[str, Any] = field(default_factory=dict)  # what the service used
 
-    def as_dict(self) -> dict:
-        return {"dataset": self.dataset, "mode": self.mode, "items": len(self.assignments),
-                "story": self.story, "report": self.report, "seconds": round(self.seconds, 2)}
+
+@dataclass
+class EvalResult:
+    """Scores averaged over `orders` arrival orders."""
+
+    dataset: str
+    mode: str
+    items: int
+    orders: int
+    scores: dict[str, dict[str, Any]]
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "mode": self.mode,
+            "model": self.model,
+            "items": self.items,
+            "orders": self.orders,
+            **self.scores,
+            "thresholds": self.thresholds,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _ordered(data: Dataset, seed: int) -> list:
+    order = list(data.items)
+    random.Random(seed).shuffle(order)
+    order.sort(key=lambda it: it.published_at)  # stable: ties keep the shuffled order
+    return order
+
+
+def _ingest(service: Service, order: list, batch: int) -> dict[str, Outcome]:
+    got: dict[str, Outcome] = {}
+    for i in range(0, len(order), batch):
+        chunk = order[i : i + batch]
+        now = time.time()
+        outcomes = service.ingest(
+            [
+                Incoming(
+                    title=it.title,
+                    text=it.text,
+                    lang=it.lang,
+                    source=None,
+                    url=None,
+                    published_at=it.published_at,
+                    external_id=None,
+                    received_at=now,
+                )
+                for it in chunk
+            ]
+        )
+        got.update((it.key, out) for it, out in zip(chunk, outcomes, strict=True))
+    return got
+
+
+def score(data: Dataset, got: dict[str, tuple[int, int]]) -> dict[str, dict[str, Any]]:
+    """Level scores for the levels the dataset is labelled at."""
+    items = data.items
+    langs = [it.lang for it in items]
+    out: dict[str, dict[str, Any]] = {}
+    if "story" in data.levels:
+        out["story"] = level_scores(
+            [got[it.key][0] for it in items], [it.story for it in items], langs
+        )
+    if "report" in data.levels:
+        out["report"] = level_scores(
+            [got[it.key][1] for it in items], [it.report for it in items], langs
+        )
+    return out
 
 
 def run_online(
@@ -69,29 +150,84 @@ def run_online(
     seed: int = 0,
     batch: int = 64,
 ) -> RunResult:
-    order = list(data.items)
-    random.Random(seed).shuffle(order)
-    order.sort(key=lambda it: it.published_at)  # stable: ties keep the shuffled order
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
         cfg = (settings or Settings()).model_copy(update={"data_dir": Path(tmp)})
         service = Service(cfg, embedder=embedder)
         try:
-            got: dict[str, tuple[int, int]] = {}
-            for i in range(0, len(order), batch):
-                chunk = order[i : i + batch]
-                now = time.time()
-                outcomes = service.ingest([
-                    Incoming(title=it.title, text=it.text, lang=it.lang, source=None, url=None,
-                             published_at=it.published_at, external_id=None, received_at=now)
-                    for it in chunk
-                ])
-                for it, out in zip(chunk, outcomes, strict=True):
-                    got[it.key] = (out.story_id, out.report_id)
+            out = _ingest(service, _ordered(data, seed), batch)
+            used = service.thresholds.as_dict()
         finally:
             service.close()
-    items = data.items
-    langs = [it.lang for it in items]
-    story = level_scores([got[it.key][0] for it in items], [it.story for it in items], langs)
-    report = level_scores([got[it.key][1] for it in items], [it.report for it in items], langs)
-    return RunResult(data.name, "online", story, report, got, time.perf_counter() - started)
+    got = {k: (o.story_id, o.report_id) for k, o in out.items()}
+    seconds = time.perf_counter() - started
+    return RunResult(data.name, "online", score(data, got), got, seconds, used)
+
+
+def run_reindex(
+    data: Dataset,
+    embedder: Embedder,
+    settings: Settings | None = None,
+    seed: int = 0,
+    batch: int = 64,
+) -> RunResult:
+    """Ingest online, then run the nightly re-index job (re-cluster everything, map ids,
+    swap) on the same data folder, and score where the snippets ended up."""
+    if importlib.util.find_spec("app.reindex.runner") is None:
+        raise ReindexUnavailable(
+            "re-index clustering not available: this build has no app/reindex/runner.py "
+            "(use --mode online)"
+        )
+    from app.reindex.options import ReindexOptions
+    from app.reindex.runner import Reindex
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
+        cfg = (settings or Settings()).model_copy(update={"data_dir": Path(tmp)})
+        service = Service(cfg, embedder=embedder)
+        try:
+            out = _ingest(service, _ordered(data, seed), batch)
+            options = ReindexOptions()
+            service.jobs.run("reindex", options.as_dict(), Reindex(service, options))
+            rows = service.repo.snippets([o.id for o in out.values()])
+            used = service.thresholds.as_dict()
+        finally:
+            service.close()
+    got = {k: (rows[o.id].story_id, rows[o.id].report_id) for k, o in out.items()}
+    seconds = time.perf_counter() - started
+    return RunResult(data.name, "reindex", score(data, got), got, seconds, used)
+
+
+def _mean(values: list[Any]) -> Any:
+    if isinstance(values[0], dict):
+        return {k: _mean([v[k] for v in values]) for k in values[0]}
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return round(sum(present) / len(present), 4)
+
+
+def evaluate(
+    data: Dataset,
+    embedder: Embedder,
+    settings: Settings | None = None,
+    mode: str = "online",
+    orders: int | None = None,
+) -> EvalResult:
+    """Run `data` in `orders` arrival orders (the dataset's own default) and average."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    runner = run_online if mode == "online" else run_reindex
+    n = orders or data.orders
+    started = time.perf_counter()
+    runs = [runner(data, embedder, settings, seed=s) for s in range(n)]
+    return EvalResult(
+        dataset=data.name,
+        mode=mode,
+        items=len(data.items),
+        orders=n,
+        scores=_mean([r.scores for r in runs]),
+        thresholds=runs[0].thresholds,
+        model=embedder.identity.key,
+        seconds=time.perf_counter() - started,
+    )

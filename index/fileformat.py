@@ -79,6 +79,17 @@ def write_index_file(path: Path, header: dict[str, Any], payload: np.ndarray) ->
     _fsync_directory(directory)
 
 
+def remove_stale_temps(path: Path) -> int:
+    """Delete temp files a killed writer left beside ``path``; call only while no save runs."""
+    path = Path(path)
+    removed = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed += 1
+    return removed
+
+
 def _fsync_directory(directory: Path) -> None:
     """Persist the rename itself; a no-op where directories cannot be opened (Windows)."""
     try:

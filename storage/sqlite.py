@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -69,7 +70,8 @@ class SQLiteRepository:
         self.dim = dim
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._writer_lock = threading.Lock()
+        # Re-entrant: a correction holds it around a transaction that `commit` joins.
+        self._writer_lock = threading.RLock()
         try:
             self._writer = self._connect()
             self._migrate()
@@ -93,6 +95,8 @@ class SQLiteRepository:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA foreign_keys=OFF")
+        # Deleted snippets (takedowns) leave zeros behind, not their text.
+        conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     @property
@@ -103,6 +107,20 @@ class SQLiteRepository:
             self._local.conn = conn
         return conn
 
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state (a WAL snapshot): a re-index swap that
+        commits meanwhile is seen whole or not at all."""
+        conn = self._read
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
     def _migrate(self) -> None:
         current = self._writer.execute("PRAGMA user_version").fetchone()[0]
         for number, sql in _migrations():
@@ -110,6 +128,11 @@ class SQLiteRepository:
                 self._writer.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
 
     def close(self) -> None:
+        try:  # noqa: SIM105 - one statement; kept apart from the import block others edit
+            # Fold the WAL into the main file, so that a copy of the .db alone is whole.
+            self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass
         self._writer.close()
 
     # -- meta ----------------------------------------------------------------
@@ -127,11 +150,17 @@ class SQLiteRepository:
 
     # -- writer-side reads ---------------------------------------------------
     def max_ids(self) -> tuple[int, int, int]:
-        """Largest snippet, report and story ids in use (0 when empty)."""
-        return tuple(  # type: ignore[return-value]
+        """Largest snippet, report and story ids ever used (0 when empty): ids of deleted
+        snippets, reports and stories are not handed out again."""
+        used = [
             self._writer.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t}").fetchone()[0]
             for t in ("snippets", "reports", "stories")
-        )
+        ]
+        gone = self._writer.execute(
+            "SELECT COALESCE(MAX(snippet_id), 0), COALESCE(MAX(report_id), 0), "
+            "COALESCE(MAX(story_id), 0) FROM snippet_changes"
+        ).fetchone()
+        return tuple(max(a, b) for a, b in zip(used, gone, strict=True))  # type: ignore[return-value]
 
     def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, SnippetRow]:
         out: dict[str, SnippetRow] = {}
@@ -153,7 +182,7 @@ class SQLiteRepository:
     def snippets(self, ids: Sequence[int], writer: bool = False) -> dict[int, SnippetRow]:
         conn = self._writer if writer else self._read
         out: dict[int, SnippetRow] = {}
-        for chunk in _chunks([int(i) for i in ids]):
+        for chunk in _chunks(_storable(ids)):
             q = ",".join("?" * len(chunk))
             for row in conn.execute(
                 f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE id IN ({q})", chunk
@@ -194,6 +223,18 @@ class SQLiteRepository:
                 f"SELECT id, knn_sims FROM snippets WHERE id IN ({q})", chunk
             ):
                 out[sid] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def placements(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(report_id, story_id) of each snippet: what the writer needs of its neighbours,
+        without reading and decoding whole rows."""
+        out: dict[int, tuple[int, int]] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, rid, story in self._writer.execute(
+                f"SELECT id, report_id, story_id FROM snippets WHERE id IN ({q})", chunk
+            ):
+                out[sid] = (rid, story)
         return out
 
     def story_states(self, ids: Sequence[int]) -> dict[int, StoryState]:
@@ -242,11 +283,18 @@ class SQLiteRepository:
         reports: Sequence[ReportState],
         model: str,
         knn_updates: dict[int, np.ndarray] | None = None,
+        merges: dict[int, int] | None = None,
     ) -> None:
-        """Snippets, their vectors and every story/report they touched, in one transaction."""
+        """Snippets, their vectors and every story/report they touched, in one transaction.
+
+        `merges` maps retired story ids to their survivors: their snippets and
+        reports move over and the retired row stays behind as a redirect.
+        """
         with self._writer_lock:
             cur = self._writer.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            joined = self._writer.in_transaction  # inside a correction: its commit decides
+            if not joined:
+                cur.execute("BEGIN IMMEDIATE")
             try:
                 cur.executemany(
                     "INSERT INTO snippets (id, external_id, title, text, lang, lang_detected, "
@@ -320,9 +368,23 @@ class SQLiteRepository:
                     "ON CONFLICT (story_id, lang) DO UPDATE SET count = excluded.count",
                     [(s.id, lang, n) for s in stories for lang, n in s.languages.items()],
                 )
-                cur.execute("COMMIT")
+                for retired, kept in (merges or {}).items():
+                    cur.execute(
+                        "UPDATE snippets SET story_id = ? WHERE story_id = ?", (kept, retired)
+                    )
+                    cur.execute(
+                        "UPDATE reports SET story_id = ? WHERE story_id = ?", (kept, retired)
+                    )
+                    cur.execute(
+                        "UPDATE stories SET merged_into = ? WHERE id = ? OR merged_into = ?",
+                        (kept, retired, retired),
+                    )
+                    cur.execute("DELETE FROM story_langs WHERE story_id = ?", (retired,))
+                if not joined:
+                    cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                if not joined:
+                    cur.execute("ROLLBACK")
                 raise
 
     # -- reader-side queries -------------------------------------------------
@@ -346,7 +408,7 @@ class SQLiteRepository:
 
     def stories(self, ids: Sequence[int]) -> dict[int, StoryRow]:
         out: dict[int, StoryRow] = {}
-        for chunk in _chunks([int(i) for i in ids]):
+        for chunk in _chunks(_storable(ids)):
             q = ",".join("?" * len(chunk))
             rows = self._read.execute(
                 "SELECT id, first_seen, last_seen, updated_at, snippet_count, report_count, "
@@ -412,6 +474,24 @@ class SQLiteRepository:
                 out[row[0]] = _snippet(row[1:])
         return out
 
+    def story_sources(
+        self, story_ids: Sequence[int], per_story: int = 5
+    ) -> dict[int, list[tuple[str, int]]]:
+        """Each story's most frequent sources with their snippet counts, for the list page."""
+        out: dict[int, list[tuple[str, int]]] = {}
+        for chunk in _chunks([int(i) for i in story_ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, source, n in self._read.execute(
+                "SELECT story_id, source, COUNT(*) AS n FROM snippets "
+                f"WHERE story_id IN ({q}) AND source IS NOT NULL "
+                "GROUP BY story_id, source ORDER BY story_id, n DESC, source",
+                chunk,
+            ):
+                got = out.setdefault(sid, [])
+                if len(got) < per_story:
+                    got.append((source, n))
+        return out
+
     def report_rows(self, story_id: int) -> list[ReportRow]:
         rows = self._read.execute(
             "SELECT id, story_id, first_seen, snippet_count FROM reports WHERE story_id = ? "
@@ -450,6 +530,11 @@ class SQLiteRepository:
         return self._read.execute(
             "SELECT COUNT(*) FROM snippets WHERE id <= ?", (snippet_id,)
         ).fetchone()[0]
+
+
+def _storable(ids: Sequence[int]) -> list[int]:
+    """Ids SQLite can hold (signed 64-bit); any other names nothing, rather than overflowing."""
+    return [int(i) for i in ids if -(2**63) <= int(i) < 2**63]
 
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:

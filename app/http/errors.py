@@ -9,7 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.reader import BadCursor, NotFound
+from app.corrections import Conflict
+from app.reader import BadCursor, Gone, NotFound
 from app.validation import FieldError
 from app.writer import Overloaded
 
@@ -52,6 +53,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return error(404, "not_found", str(exc))
+
+    @app.exception_handler(Gone)
+    def _gone(_: Request, exc: Gone) -> JSONResponse:
+        return error(410, "gone", str(exc))
+
+    @app.exception_handler(Conflict)
+    def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return error(409, "conflict", str(exc), "external_id")
 
     @app.exception_handler(BadCursor)
     def _cursor(_: Request, exc: BadCursor) -> JSONResponse:

@@ -56,6 +56,14 @@ class SnippetOut(BaseModel):
     status: str = Field(..., description="created | duplicate | exists")
 
 
+class DeletedOut(BaseModel):
+    id: int
+    story_id: int = Field(..., description="The story it belonged to.")
+    report_id: int
+    story_gone: bool = Field(..., description="The story is now empty: GET answers 410.")
+    report_gone: bool
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -130,3 +138,26 @@ class SearchHit(StorySummary):
 class SearchOut(BaseModel):
     query: str
     stories: list[SearchHit]
+
+
+class ReindexIn(BaseModel):
+    """POST /v1/reindex: every field optional (the CLI's options)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str | None = Field(
+        None, min_length=1, max_length=500, description="Model to move to (re-embeds)."
+    )
+    window: float | None = Field(
+        None, gt=0, le=36500, description="Re-cluster stories seen in the last N days."
+    )
+    dry_run: bool = Field(False, description="Report what would change; change nothing.")
+
+
+class JobOut(BaseModel):
+    id: int
+    state: str = Field(..., description="queued, running, succeeded or failed.")
+    phase: str | None = None
+    counts: dict[str, Any] = Field(default_factory=dict)
+    summary: dict[str, Any] | None = None
+    error: str | None = None

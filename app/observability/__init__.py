@@ -1,0 +1,1 @@
+"""Metrics (Prometheus) and structured logs with a request id on every line."""

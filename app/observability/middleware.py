@@ -1,0 +1,77 @@
+"""One ASGI middleware per request: request id, access log line, HTTP metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.observability.logging import new_request_id, request_id
+
+log = logging.getLogger("storyline.access")
+
+
+class RequestContext:
+    """Sets the request id for every log line of the request, echoes it as X-Request-ID,
+    counts the request by route template (never by raw path: ids would explode the series)
+    and logs one line: method, route, status, duration, key id; never bodies or keys."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                offered = value.decode("latin-1")
+                break
+        rid = new_request_id(offered)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", rid.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            method = scope.get("method", "")
+            app = scope.get("app")
+            service = getattr(getattr(app, "state", None), "service", None)
+            metrics = getattr(service, "metrics", None)
+            if metrics is not None:
+                metrics.requests.labels(method, template, str(status)).inc()
+                metrics.request_seconds.labels(method, template).observe(elapsed)
+            state = scope.get("state") or {}
+            principal = state.get("principal")
+            log.info(
+                "%s %s %d %.1f ms",
+                method,
+                template,
+                status,
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "key_id": getattr(principal, "key_id", None),
+                },
+            )
+            request_id.reset(token)

@@ -1,0 +1,349 @@
+"""Batch re-clustering: every pair of a k-NN graph at once, not arrival order.
+
+Online assignment (stories/assign.py) decides each snippet once; here the same
+questions are asked of the whole window with the same scoring, so online and
+batch agree on what a pair is:
+
+* near copy: cosine >= near_duplicate in one language joins unconditionally
+  (connected components, as online a copy joins its original's report);
+* report: margin-scored pair evidence (`assign.pair_score`: cosine minus the
+  pair's crowdedness, minus the same-language penalty, plus shared names and
+  figures), grouped by average linkage, like online `report_score`;
+* story: report groups joined when one group's members, on average, score
+  against the other's centroid at or above the story threshold (for a single
+  snippet this is exactly the online centroid test), within the time window.
+
+Average linkage runs as reciprocal-nearest-neighbour rounds (each cluster picks
+its best neighbour; mutual pairs merge; repeat). Average linkage is reducible,
+so RNN merging gives the same tree as the sequential greedy order, and each
+round is a handful of vectorised numpy passes over the surviving edges.
+Arrays in, labels out; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from stories.assign import Params
+
+# `bonus(a, b) -> scores` (names, figures) and `near_copy(a, b) -> mask` for the
+# edges given as item positions; the caller builds them from text features.
+EdgeFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Clusters:
+    reports: np.ndarray  # (n,) report label per item, 0..n_reports-1
+    stories: np.ndarray  # (n,) story label per item, 0..n_stories-1
+    rounds: tuple[int, int]  # RNN rounds used at report and story level
+
+
+def backgrounds(sims: np.ndarray, valid: np.ndarray, params: Params) -> np.ndarray:
+    """`assign.background` for every row: mean of the top `background_k` cosines,
+    missing neighbours counted at the model's typical value.
+
+    All pairs are known here, so a background is the one the last-arriving snippet
+    would see online. (Leaving each pair's partner out of both backgrounds, as the
+    first arrivals see them, merged unrelated snippets on the seed story.)
+    """
+    k = params.background_k
+    top = np.where(valid[:, :k], sims[:, :k], np.float32(params.background))
+    if top.shape[1] < k:
+        pad = np.full((len(top), k - top.shape[1]), params.background, dtype=np.float32)
+        top = np.hstack([top, pad])
+    return top.mean(axis=1).astype(np.float32)
+
+
+def knn_edges(neighbours: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Unordered edges (a < b, cosine) from a k-NN table of item positions (-1: none)."""
+    n, k = neighbours.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = neighbours.reshape(-1).astype(np.int64)
+    cos = sims.reshape(-1).astype(np.float32)
+    keep = (cols >= 0) & (cols != rows)
+    rows, cols, cos = rows[keep], cols[keep], cos[keep]
+    a, b = np.minimum(rows, cols), np.maximum(rows, cols)
+    key = a * n + b
+    order = np.argsort(key, kind="stable")
+    key, cos = key[order], cos[order]
+    if not len(key):
+        return key, key.copy(), cos
+    first = np.r_[True, key[1:] != key[:-1]]
+    # both directions can be present (approximate search may differ): keep the larger
+    best = np.maximum.reduceat(cos, np.flatnonzero(first))
+    key = key[first]
+    return key // n, key % n, best
+
+
+def pair_scores(
+    a: np.ndarray,
+    b: np.ndarray,
+    cos: np.ndarray,
+    bg: np.ndarray,
+    lang: np.ndarray,
+    params: Params,
+) -> np.ndarray:
+    """`assign.pair_score` without the name and figure terms, for all edges at once."""
+    crowd = (bg[a] + bg[b]) / 2 - params.background
+    score = cos - params.margin_weight * crowd
+    return (score - params.same_language_penalty * (lang[a] == lang[b])).astype(np.float32)
+
+
+def _mutual_best(
+    ca: np.ndarray, cb: np.ndarray, link: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of clusters that are each other's best candidate (ties: lower id)."""
+    src = np.concatenate([ca, cb])
+    dst = np.concatenate([cb, ca])
+    both = np.concatenate([link, link])
+    order = np.lexsort((dst, -both, src))
+    src, dst = src[order], dst[order]
+    first = np.r_[True, src[1:] != src[:-1]]
+    best = np.full(n, -1, dtype=np.int64)
+    best[src[first]] = dst[first]
+    mutual = (best[ca] == cb) & (best[cb] == ca)
+    return ca[mutual], cb[mutual]
+
+
+def _in_window(
+    lo: np.ndarray, hi: np.ndarray, first: np.ndarray, last: np.ndarray, window: float
+) -> np.ndarray:
+    return (first[hi] - window <= last[lo]) & (first[lo] - window <= last[hi])
+
+
+def average_linkage(
+    labels: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    score: np.ndarray,
+    times: np.ndarray,
+    threshold: float,
+    window: float,
+    missing: float,
+    max_rounds: int = 1000,
+) -> tuple[np.ndarray, int]:
+    """Merge clusters while the mean pair score between two is >= threshold.
+
+    `labels` gives the starting clusters (0..m-1); pairs without an edge count
+    as `missing` (they were not among each other's nearest neighbours).
+    Returns the final label per item (0..r-1) and the rounds used. Edges are
+    folded into one (sum, count) per cluster pair as clusters merge, so later
+    rounds touch far fewer rows than the first.
+    """
+    n = int(labels.max()) + 1 if len(labels) else 0
+    size = np.bincount(labels, minlength=n).astype(np.float64)
+    first, last = _spans(labels, times, n)
+    parent = np.arange(n, dtype=np.int64)
+    ea, eb = labels[a], labels[b]
+    total: np.ndarray = score.astype(np.float64)
+    count: np.ndarray = np.ones(len(a))
+    rounds = 0
+    while rounds < max_rounds and len(ea):
+        rounds += 1
+        ea, eb = parent[ea], parent[eb]
+        keep = ea != eb
+        lo, hi = np.minimum(ea[keep], eb[keep]), np.maximum(ea[keep], eb[keep])
+        if not len(lo):
+            break
+        uniq, inv = np.unique(lo * n + hi, return_inverse=True)
+        total = np.bincount(inv, weights=total[keep]).astype(np.float64)
+        count = np.bincount(inv, weights=count[keep]).astype(np.float64)
+        ea, eb = uniq // n, uniq % n
+        pairs = size[ea] * size[eb]
+        link = (total + (pairs - count) * missing) / pairs
+        ok = (link >= threshold) & _in_window(ea, eb, first, last, window)
+        if not ok.any():
+            break
+        x, y = _mutual_best(ea[ok], eb[ok], link[ok], n)
+        parent[y] = x  # x < y: the pair is stored low-high
+        size[x] += size[y]
+        first[x] = np.minimum(first[x], first[y])
+        last[x] = np.maximum(last[x], last[y])
+        parent = parent[parent]  # y pointed at itself before: one hop resolves it
+    return _compact(parent[labels]), rounds
+
+
+def _spans(labels: np.ndarray, times: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, labels, times)
+    np.maximum.at(last, labels, times)
+    return first, last
+
+
+def centroid_linkage(
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    times: np.ndarray,
+    threshold: float,
+    window: float,
+    max_rounds: int = 1000,
+    chunk: int = 200_000,
+) -> tuple[np.ndarray, int]:
+    """Merge groups while one's members score >= threshold against the other's centroid.
+
+    link(A, B) = (S_A . S_B) / min(n_B |S_A|, n_A |S_B|): the mean cosine of the
+    members of one group to the other's unit centroid, taking the direction
+    that favours joining. For a single snippet it is the online story test.
+    Candidate pairs are the groups joined by the given item edges; a pair's
+    link is recomputed only when one of its groups changed.
+    """
+    n = int(labels.max()) + 1 if len(labels) else 0
+    sums = group_sums(labels, vectors, n)
+    norms = np.linalg.norm(sums, axis=1).astype(np.float64)
+    size = np.bincount(labels, minlength=n).astype(np.float64)
+    first, last = _spans(labels, times, n)
+    parent = np.arange(n, dtype=np.int64)
+    changed = np.ones(n, dtype=bool)
+    ea, eb = labels[a], labels[b]
+    link = np.full(len(ea), np.nan)
+    rounds = 0
+    while rounds < max_rounds and len(ea):
+        rounds += 1
+        ea, eb = parent[ea], parent[eb]
+        keep = ea != eb
+        lo, hi, link = np.minimum(ea[keep], eb[keep]), np.maximum(ea[keep], eb[keep]), link[keep]
+        uniq, idx = np.unique(lo * n + hi, return_index=True)
+        ea, eb, link = uniq // n, uniq % n, link[idx]
+        ok = _in_window(ea, eb, first, last, window)
+        ea, eb, link = ea[ok], eb[ok], link[ok]  # pairs outside the window never come back
+        if not len(ea):
+            break
+        stale = np.flatnonzero(changed[ea] | changed[eb] | np.isnan(link))
+        for s in range(0, len(stale), chunk):
+            k = stale[s : s + chunk]
+            i, j = ea[k], eb[k]
+            dot = np.einsum("ij,ij->i", sums[i], sums[j]).astype(np.float64)
+            den = np.minimum(size[j] * norms[i], size[i] * norms[j])
+            link[k] = dot / np.maximum(den, 1e-12)
+        ok = link >= threshold
+        if not ok.any():
+            break
+        x, y = _mutual_best(ea[ok], eb[ok], link[ok], n)
+        changed[:] = False
+        changed[x] = True
+        parent[y] = x
+        sums[x] += sums[y]
+        norms[x] = np.linalg.norm(sums[x], axis=1)
+        size[x] += size[y]
+        first[x] = np.minimum(first[x], first[y])
+        last[x] = np.maximum(last[x], last[y])
+        parent = parent[parent]
+    return _compact(parent[labels]), rounds
+
+
+def group_sums(labels: np.ndarray, vectors: np.ndarray, m: int) -> np.ndarray:
+    """Sum of the vectors of each label 0..m-1 (sorted segments: far faster than add.at)."""
+    sums = np.zeros((m, vectors.shape[1]), dtype=np.float32)
+    if not len(labels):
+        return sums
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    sums[sorted_labels[starts]] = np.add.reduceat(vectors[order], starts, axis=0)
+    return sums
+
+
+def _compact(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0..r-1 in order of first appearance."""
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inv.reshape(-1)]
+
+
+def near_copy_groups(
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    cos: np.ndarray,
+    lang: np.ndarray,
+    params: Params,
+    near_copy: EdgeFn | None = None,
+) -> np.ndarray:
+    """Connected components of near-copy edges: the starting report clusters."""
+    mask = (cos >= params.near_duplicate) & (lang[a] == lang[b])
+    if near_copy is not None and mask.any():
+        idx = np.flatnonzero(mask)
+        mask[idx] = near_copy(a[idx], b[idx])
+    graph = coo_matrix((np.ones(int(mask.sum()), dtype=np.int8), (a[mask], b[mask])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return _compact(labels.astype(np.int64))
+
+
+def recluster(
+    vectors: np.ndarray,
+    neighbours: np.ndarray,
+    sims: np.ndarray,
+    lang: np.ndarray,
+    published_at: np.ndarray,
+    params: Params,
+    bonus: EdgeFn | None = None,
+    near_copy: EdgeFn | None = None,
+    missing_gap: float = 0.2,
+    story_slack: float = 0.1,
+) -> Clusters:
+    """Reports then stories for n items from their k-NN table (positions, best first).
+
+    `lang` holds a small integer per language. Report edges scoring below
+    `threshold - missing_gap` are dropped and, like pairs that were never
+    neighbours, count as that floor in averages. Story candidates are edges
+    with cosine >= `story - story_slack`.
+    """
+    n = len(vectors)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Clusters(empty, empty, (0, 0))
+    valid = (neighbours >= 0) & (neighbours != np.arange(n)[:, None])
+    bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
+    a, b, cos = knn_edges(neighbours, sims)
+    start = near_copy_groups(n, a, b, cos, lang, params, near_copy)
+    score = pair_scores(a, b, cos, bg, lang, params)
+    floor = params.report - missing_gap
+    if bonus is not None:
+        reach = params.name_weight + params.number_weight
+        idx = np.flatnonzero((score >= floor - reach) & (score < params.report + 1.0))
+        if len(idx):
+            score[idx] += bonus(a[idx], b[idx]).astype(np.float32)
+    keep = score >= floor
+    reports, report_rounds = average_linkage(
+        start,
+        a[keep],
+        b[keep],
+        score[keep],
+        published_at,
+        params.report,
+        params.window_seconds,
+        floor,
+    )
+    near = cos >= params.story - story_slack
+    stories_of_reports, story_rounds = centroid_linkage(
+        reports, vectors, a[near], b[near], published_at, params.story, params.window_seconds
+    )
+    return Clusters(reports, stories_of_reports, (report_rounds, story_rounds))
+
+
+def choose_titles(
+    labels: np.ndarray, vectors: np.ndarray, has_title: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cluster: the item nearest its centre, headlines first (`pipeline.title_score`).
+
+    Returns (title item per cluster, its title score, each item's cosine to its
+    cluster's unit centroid).
+    """
+    m = int(labels.max()) + 1 if len(labels) else 0
+    sums = group_sums(labels, vectors, m)
+    unit = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    sim = np.einsum("ij,ij->i", vectors, unit[labels])
+    score = sim + 2.0 * has_title
+    order = np.lexsort((np.arange(len(labels)), -score, labels))
+    first = np.r_[True, labels[order][1:] != labels[order][:-1]] if len(order) else order
+    best = order[first]
+    return best, score[best], sim

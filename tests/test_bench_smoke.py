@@ -1,0 +1,86 @@
+"""The benchmark tooling: the synthetic data behaves as the benchmarks assume, and a
+tiny run of bench/service.py completes and writes every figure (no timing is judged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import SyntheticEmbedder, factory, snippets  # noqa: E402
+from embeddings import Embedder  # noqa: E402
+from stories.text import model_input  # noqa: E402
+
+
+def test_snippets_are_deterministic_and_shaped_like_news() -> None:
+    a, b = snippets(300, seed=5), snippets(300, seed=5)
+    assert a == b
+    assert snippets(300, seed=6) != a
+    assert len({s.external_id for s in a}) == 300
+    assert {s.lang for s in a} == {"en", "ru", "es"}
+    assert all(a[i].published_at <= a[i + 1].published_at for i in range(len(a) - 1))
+    assert 180 < np.mean([len(s.text) for s in a]) < 320
+    events = {s.event for s in a}
+    assert 20 < len(events) < 150  # several snippets per event
+    assert len({s.report for s in a}) > len(events)  # and several reports per event
+
+
+def test_synthetic_embedder_clusters_by_event_and_report() -> None:
+    items = snippets(600, seed=9)
+    emb = SyntheticEmbedder()
+    assert isinstance(emb, Embedder)
+    vectors = emb.embed([model_input(s.title, s.text, 2000) for s in items])
+    assert vectors.dtype == np.float32 and vectors.shape == (600, 512)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(vectors, emb.embed([model_input(s.title, s.text, 2000) for s in items]))
+    sims = vectors @ vectors.T
+    event = np.array([s.event for s in items])
+    report = np.array([s.report for s in items])
+    lang = np.array([s.lang for s in items])
+    upper = np.triu(np.ones_like(sims, dtype=bool), 1)
+    same_report = (report[:, None] == report[None, :]) & upper
+    translations = same_report & (lang[:, None] != lang[None, :])
+    same_event = (event[:, None] == event[None, :]) & ~same_report & upper
+    unrelated = (event[:, None] != event[None, :]) & upper
+    assert np.median(sims[translations]) > 0.85
+    assert 0.4 < np.median(sims[same_event]) < np.median(sims[translations])
+    assert np.median(sims[unrelated]) < 0.2
+
+
+def test_factory_is_loadable_by_model_spec() -> None:
+    from embeddings import load_embedder
+
+    emb = load_embedder("py:bench.synthetic:factory", threads=2)
+    assert emb.identity.name == "bench-synthetic"
+    assert factory().identity == emb.identity
+
+
+@pytest.mark.slow
+def test_service_benchmark_tiny_run_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "service.json"
+    cmd = [sys.executable, "bench/service.py", "--quick", "--n-real", "40", "--stored", "300",
+           "--rounds", "1", "--reads", "10", "--n-single", "5", "--http-batch", "20",
+           "--fill-batch", "100", "--work", str(tmp_path / "work"), "--out", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    res = json.loads(out.read_text())
+    figures = res["summary"]["figures"]
+    for key in ("raw_embed_per_s", "http_ingest_per_s", "ingest_ratio", "single_post_p50_ms",
+                "single_post_p99_ms", "get_story_p50_ms", "get_story_p99_ms", "restart_s",
+                "restart_after_kill_s", "rss_bytes_per_snippet"):  # fmt: skip
+        assert isinstance(figures[key], float), key
+    assert figures["stored_snippets"] == 300
+    stored = res["stored"]
+    assert stored["counts"]["snippets"] == 300
+    assert stored["index"]["size"] == 300
+    assert 0 < stored["counts"]["stories"] <= 300
+    assert set(stored["restart"]) >= {"after_sigterm_s", "after_sigkill_s", "index_rebuild_s"}
+    assert res["real_model"]["snippets"] == 40
+    assert set(res["summary"]["met"]) == {"ingest_ratio", "get_story_p99_ms", "restart_s"}
