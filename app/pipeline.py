@@ -194,6 +194,7 @@ class Pipeline:
             knn = sorted((n.cosine for n in neighbours), reverse=True)
             knn = knn[: self.params.background_k]
             decision = self._exact_duplicate(p, batch)
+            stories: list[StoryCandidate] = []
             if decision is None:
                 reports = self.gather.reports(p.vector, neighbours, batch)
                 stories = self._story_candidates(p.vector, neighbours, batch)
@@ -208,7 +209,9 @@ class Pipeline:
             self.gather.refresh_knn(neighbours, batch)
             self._apply(p, decision, np.array(knn, dtype=np.float32), batch)
             if decision.level in ("report", "story") and decision.story_id is not None:
-                self._merge_bridged(decision.story_id, neighbours, batch)
+                # Only stories the snippet itself would have joined: it must bridge them.
+                passed = [s.story_id for s in stories if s.cosine >= self.params.story]
+                self._merge_bridged(decision.story_id, passed, batch)
 
     def _exact_duplicate(self, p: _Pending, batch: BatchState) -> Decision | None:
         window = self.params.window_seconds
@@ -318,9 +321,9 @@ class Pipeline:
             state.id, state.centroid_sum, state.snippet_count, state.first_seen, state.last_seen
         )
 
-    def _merge_bridged(self, story_id: int, neighbours: list, batch: BatchState) -> None:
+    def _merge_bridged(self, story_id: int, passed: list[int], batch: BatchState) -> None:
         """Fold in the stories the snippet just joined turns out to bridge (see `merges`)."""
-        others = [s for s in dict.fromkeys(n.story_id for n in neighbours) if s != story_id]
+        others = [s for s in dict.fromkeys(batch.alias(s) for s in passed) if s != story_id]
         if not others:
             return
         candidates = [self._mass(self._story(s, batch)) for s in others]

@@ -13,10 +13,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -25,26 +28,26 @@ from app.service import Service  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.validation import parse_item  # noqa: E402
 from bench.synthetic import SyntheticEmbedder, batches, snippets  # noqa: E402
-from embeddings import load_embedder  # noqa: E402
+from embeddings import Embedder, load_embedder  # noqa: E402
 
 
 class _TimedEmbedder:
     """Counts the calling thread's CPU seconds inside embed()."""
 
-    def __init__(self, inner: object) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self._inner = inner
-        self.identity = inner.identity  # type: ignore[attr-defined]
+        self.identity = inner.identity
         self.thread_cpu = 0.0
 
-    def embed(self, texts: list[str]) -> object:
+    def embed(self, texts: list[str]) -> np.ndarray:
         started = time.thread_time()
         try:
-            return self._inner.embed(texts)  # type: ignore[attr-defined]
+            return self._inner.embed(texts)
         finally:
             self.thread_cpu += time.thread_time() - started
 
-    def embed_query(self, texts: list[str]) -> object:
-        return self._inner.embed_query(texts)  # type: ignore[attr-defined]
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self._inner.embed_query(texts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     took = time.perf_counter() - started
     print(f"profiled {len(items)} more in {took:.2f} s wall")
     service.close()
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
     stats = pstats.Stats(prof)
     if args.out:
         stats.dump_stats(args.out)

@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="storyline-bench-"))
     started = time.perf_counter()
     try:
-        res = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}}
+        res: dict = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}}
         parts = args.parts.split(",")
         if "real" in parts:
             res["real_model"] = real_model(args, work, settings)

@@ -16,11 +16,13 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from embeddings.base import ModelIdentity, normalise_rows
 
+T = TypeVar("T")
 LANGS = ("en", "ru", "es")
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 DAY = 86_400.0
@@ -247,7 +249,7 @@ def _render(
     )
 
 
-def batches(items: list[Snippet], size: int) -> Iterator[list[Snippet]]:
+def batches(items: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

@@ -231,8 +231,22 @@ def merges(joined: StoryMass, others: Sequence[StoryMass], params: Params) -> li
         if o.story_id != joined.story_id
         and o.first_seen - window <= joined.last_seen
         and joined.first_seen <= o.last_seen + window
+        and coherence(joined, o) >= params.story
     ]
     return [sid for score, sid in sorted(scored, reverse=True) if score >= params.story]
+
+
+def coherence(*parts: StoryMass) -> float:
+    """Mean cosine of a story's members to its own centroid: the length of the mean vector.
+
+    A merged story must stay as tight as a join asks of one snippet, so stories
+    that have already drifted (a centroid between several events attracts
+    everything) do not swallow more.
+    """
+    total = sum(p.count for p in parts)
+    if total == 0:
+        return float("-inf")
+    return float(np.linalg.norm(sum(p.vector_sum for p in parts))) / total
 
 
 def survivor(a: StoryMass, b: StoryMass) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 _CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґ"
 _ROMAN = "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i i e g"
@@ -104,10 +105,16 @@ def numbers(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=1 << 16)
 def keys_match(a: str, b: str) -> bool:
+    """Same key, or the same start and a close spelling (cached: a neighbourhood's names
+    are compared with every newcomer's)."""
     if a == b:
         return True
     if a[:3] != b[:3]:
+        return False
+    shorter, longer = sorted((len(a), len(b)))
+    if 3 * shorter < 2 * longer:  # a ratio of 0.8 is out of reach
         return False
     return SequenceMatcher(None, a, b).ratio() >= 0.8
 
@@ -126,16 +133,30 @@ def shared_name_evidence(
     if not a or not b:
         return 0.0
 
-    def w(key: str) -> float:
-        return 1.0 if weight is None else weight.get(key, 1.0)
-
-    matched_a = [x for x in a if any(keys_match(x, y) for y in b)]
+    weight = weight or {}
+    matched_a = [x for x in a if _matches(x, b)]
     if not matched_a:
         return 0.0
-    matched_b = [y for y in b if any(keys_match(x, y) for x in a)]
-    total = sum(w(x) for x in a) + sum(w(y) for y in b)
-    share = (sum(w(x) for x in matched_a) + sum(w(y) for y in matched_b)) / total if total else 0.0
-    return share * max(w(x) for x in matched_a)
+    matched_b = [y for y in b if _matches(y, a)]
+    total = sum(weight.get(x, 1.0) for x in a) + sum(weight.get(y, 1.0) for y in b)
+    found = sum(weight.get(x, 1.0) for x in matched_a) + sum(weight.get(y, 1.0) for y in matched_b)
+    share = found / total if total else 0.0
+    return share * max(weight.get(x, 1.0) for x in matched_a)
+
+
+def _matches(key: str, others: frozenset[str]) -> bool:
+    if key in others:
+        return True
+    return any(keys_match(key, o) for o in _by_prefix(others).get(key[:3], ()))
+
+
+@lru_cache(maxsize=1 << 15)
+def _by_prefix(keys: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """Keys grouped by their first three letters, the part `keys_match` requires equal."""
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        out.setdefault(key[:3], []).append(key)
+    return {prefix: tuple(group) for prefix, group in out.items()}
 
 
 def rarity_weights(name_sets: list[frozenset[str]]) -> dict[str, float]:

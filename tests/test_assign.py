@@ -15,6 +15,7 @@ from stories.assign import (
     StoryMass,
     absorption,
     background,
+    coherence,
     decide,
     merges,
     report_score,
@@ -179,3 +180,20 @@ def test_the_larger_story_keeps_its_id() -> None:
     assert survivor(big, small) == (7, 3)
     assert survivor(small, big) == (7, 3)
     assert survivor(mass(9, [[1, 0]]), mass(4, [[1, 0]])) == (4, 9)
+
+
+def test_a_merge_must_leave_a_tight_story() -> None:
+    # A story that has already drifted (two members 130 degrees apart) must not absorb
+    # more, even a snippet that passes against its centroid.
+    p = params(story=0.6)
+    c65, s65, c50, s50 = np.cos(np.radians([65, 65, 50, 50])) * [1, 0, 1, 0] + np.sin(
+        np.radians([65, 65, 50, 50])
+    ) * [0, 1, 0, 1]
+    loose = mass(1, [[c65, s65], [c65, -s65]])
+    newcomer = mass(2, [[c50, s50]])
+    assert absorption(loose, newcomer) == pytest.approx(c50) and c50 > 0.6
+    assert coherence(loose, newcomer) < 0.6
+    assert merges(loose, [newcomer], p) == []
+    tight = mass(3, [[1, 0.1], [1, -0.1]])
+    assert merges(tight, [newcomer], p) == [2]
+    assert coherence(tight) == pytest.approx(np.linalg.norm(tight.vector_sum) / 2)
