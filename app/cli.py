@@ -1,4 +1,5 @@
-"""`storyline` command line: serve, ingest, stories, show."""
+"""The `storyline` command: serve, ingest, stories, show, reindex, check, hash-key, eval,
+calibrate (see README.md, CLI)."""
 
 from __future__ import annotations
 

@@ -60,9 +60,18 @@ class StoryReader:
             next_cursor = encode_cursor(last.updated_at, last.id)
         return out, next_cursor
 
-    def get_story(self, story_id: int, lang: str | None = None) -> dict:
+    def get_story(
+        self, story_id: int, lang: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> dict:
+        """The story view; `offset`/`limit` page through its reports (a running story can
+        hold thousands of snippets), `next_offset` says where the next page starts."""
         with self.repo.read_snapshot():  # one generation, even while a re-index swaps
-            return self._story(story_id, lang)
+            view = self._story(story_id, lang)
+        reports = view["reports"]
+        end = len(reports) if limit is None else offset + limit
+        view["reports"] = reports[offset:end]
+        view["next_offset"] = end if end < len(reports) else None
+        return view
 
     def _story(self, story_id: int, lang: str | None) -> dict:
         story = self.repo.stories([story_id]).get(story_id)

@@ -17,6 +17,7 @@ from app.corrections import Corrections, Deleted
 from app.jobs import JobRegistry
 from app.locking import DataDirLock
 from app.observability.metrics import Metrics
+from app.params import assignment_params, thresholds_in_force
 from app.pipeline import Pipeline
 from app.reader import NotFound, StoryReader
 from app.records import Incoming, Outcome
@@ -24,7 +25,7 @@ from app.reindex.options import ReindexOptions
 from app.settings import Settings
 from app.views import story_summary
 from app.writer import Overloaded, Writer
-from embeddings import Embedder, load_embedder, thresholds_for
+from embeddings import Embedder, load_embedder
 from index import IndexCorruptError, VectorIndex, build_index, load_index
 from index.fileformat import remove_stale_temps
 from language import LanguageDetector
@@ -64,14 +65,7 @@ class Service:
         # faster than one after the other), before saying ready.
         self.embedder.embed(["warm-up: load the weights before saying ready"])
         identity = self.embedder.identity
-        self.thresholds = thresholds_for(identity).override(
-            near_duplicate=settings.near_duplicate_threshold,
-            report=settings.report_threshold,
-            story=settings.story_threshold,
-            margin_weight=settings.margin_weight,
-            name_weight=settings.name_weight,
-            same_language_penalty=settings.same_language_penalty,
-        )
+        self.thresholds = thresholds_in_force(identity, settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = DataDirLock(settings.data_dir)
         self.repo = SQLiteRepository(settings.db_path, identity.dim)
@@ -90,16 +84,7 @@ class Service:
             self.index,
             _Locked(self.embedder, self._embed_lock, self.metrics),
             self.detector,
-            Params(
-                near_duplicate=self.thresholds.near_duplicate,
-                report=self.thresholds.report,
-                story=self.thresholds.story,
-                window_seconds=settings.window_days * 86400.0,
-                margin_weight=self.thresholds.margin_weight,
-                background=self.thresholds.background,
-                name_weight=self.thresholds.name_weight,
-                same_language_penalty=self.thresholds.same_language_penalty,
-            ),
+            assignment_params(self.thresholds, settings),
             knn=settings.knn,
             embed_chars=settings.embed_chars,
         )
@@ -291,7 +276,7 @@ class Service:
             self.embedder = embedder
             self.pipeline.embedder = _Locked(embedder, self._embed_lock, self.metrics)
             self.pipeline.params = self.pipeline.gather.params = params
-            self.thresholds = thresholds_for(embedder.identity)
+            self.thresholds = thresholds_in_force(embedder.identity, self.settings)
             self.repo.dim = embedder.identity.dim
         self.model_stale = False
         self.index = self.pipeline.index = self.corrections.index = index
@@ -312,8 +297,10 @@ class Service:
     ) -> tuple[list[dict], str | None]:
         return self.reader.list_stories(limit, cursor, lang, since)
 
-    def get_story(self, story_id: int, lang: str | None = None) -> dict:
-        return self.reader.get_story(story_id, lang)
+    def get_story(
+        self, story_id: int, lang: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> dict:
+        return self.reader.get_story(story_id, lang, offset, limit)
 
     def story_languages(self, story_id: int) -> dict[str, int]:
         return self.reader.story_languages(story_id)

@@ -24,16 +24,17 @@ UNRELATED = load_jsonl("unrelated_news.jsonl")
 ORDERS = [0, 1, 2, 3]  # order 2 opened two stories before online merging existed
 
 
-def _post_all(client: httpx.Client, order: int) -> dict[str, int]:
+def _post_all(client: httpx.Client, order: int) -> dict[str, dict]:
+    """Each item's answer to its POST, by item key."""
     items = SEED + UNRELATED
     random.Random(order).shuffle(items)
-    ids = {}
+    answers = {}
     for item in items:
         body = {k: item[k] for k in ("title", "text") if item.get(k)}
         r = client.post("/v1/snippets", json={**body, "source": f"fixture-{item['key']}"})
         assert r.status_code == 201, r.text
-        ids[item["key"]] = r.json()["id"]
-    return ids
+        answers[item["key"]] = r.json()
+    return answers
 
 
 @pytest.fixture(scope="module", params=ORDERS)
@@ -45,8 +46,10 @@ def ingested(
     service = Service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
     try:
         with LiveServer(service) as live, httpx.Client(base_url=live.url, timeout=60) as client:
-            ids = _post_all(client, request.param)
-            rows = {k: client.get(f"/v1/snippets/{i}").json() for k, i in ids.items()}
+            answers = _post_all(client, request.param)
+            rows = {k: client.get(f"/v1/snippets/{a['id']}").json() for k, a in answers.items()}
+            for key, row in rows.items():
+                row["answered_story_id"] = answers[key]["story_id"]
             yield client, rows
     finally:
         service.close()
@@ -114,3 +117,32 @@ def test_translated_sub_items_sit_beside_the_russian_report_they_translate(
     assert rows["9"]["report_id"] == rows["10"]["report_id"]
     distinct = {rows[k]["report_id"] for k in ("lead", "1", "2", "3", "6")}
     assert len(distinct) == 5
+
+
+def test_story_reports_come_in_pages(ingested: tuple) -> None:
+    client, rows = ingested
+    story_id = rows["lead"]["story_id"]
+    full = client.get(f"/v1/stories/{story_id}").json()
+    assert full["next_offset"] is None
+    seen, offset = [], 0
+    while offset is not None:
+        page = client.get(f"/v1/stories/{story_id}", params={"offset": offset, "limit": 3}).json()
+        assert len(page["reports"]) <= 3 and page["report_count"] == full["report_count"]
+        seen += [r["id"] for r in page["reports"]]
+        offset = page["next_offset"]
+    assert seen == [r["id"] for r in full["reports"]]
+    too_big = client.get(f"/v1/stories/{story_id}", params={"limit": 10_000})
+    assert too_big.status_code == 422 and too_big.json()["error"]["field"] == "limit"
+
+
+def test_stories_merged_online_still_answer_with_merged_into(ingested: tuple) -> None:
+    # A later snippet can show that two stories opened by arrival order are one: the
+    # smaller merges into the larger, and clients holding the old id are redirected.
+    client, rows = ingested
+    moved = {r["answered_story_id"]: r["story_id"] for r in rows.values()}
+    moved = {old: new for old, new in moved.items() if old != new}
+    for old, new in moved.items():
+        view = client.get(f"/v1/stories/{old}").json()
+        assert view["merged_into"] == new
+        listed = client.get("/v1/stories", params={"limit": 100}).json()["stories"]
+        assert old not in [s["id"] for s in listed]

@@ -188,8 +188,10 @@ def get_story(
     story_id: int,
     service: ServiceDep,
     lang: Annotated[str | None, Query(description="Preferred language of title and leads.")] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31, description="Reports to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, description="Most reports in this page.")] = 100,
 ) -> dict:
-    return service.get_story(story_id, _lang(lang))
+    return service.get_story(story_id, _lang(lang), offset, _limit(service, limit))
 
 
 @router.get("/v1/search", response_model=SearchOut, responses=ERRORS, dependencies=READ)

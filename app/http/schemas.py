@@ -129,6 +129,7 @@ class ReportOut(BaseModel):
 
 class StoryView(StorySummary):
     reports: list[ReportOut]
+    next_offset: int | None = None  # where the next page of reports starts; None: last page
 
 
 class SearchHit(StorySummary):

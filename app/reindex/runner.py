@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.jobs import JobHandle
+from app.params import assignment_params, thresholds_in_force
 from app.reindex import phases
 from app.reindex.options import ReindexOptions, StopHook
 from app.reindex.swap import swap
-from embeddings import Embedder, load_embedder, thresholds_for
+from embeddings import Embedder, load_embedder
 from storage.reindex import GenerationStore
 from stories.assign import Params
 
@@ -36,24 +37,7 @@ def params_for(service: Service, embedder: Embedder) -> Params:
     s = service.settings
     if embedder is service.embedder:
         return service.pipeline.params
-    t = thresholds_for(embedder.identity).override(
-        near_duplicate=s.near_duplicate_threshold,
-        report=s.report_threshold,
-        story=s.story_threshold,
-        margin_weight=s.margin_weight,
-        name_weight=s.name_weight,
-        same_language_penalty=s.same_language_penalty,
-    )
-    return Params(
-        near_duplicate=t.near_duplicate,
-        report=t.report,
-        story=t.story,
-        window_seconds=s.window_days * 86400.0,
-        margin_weight=t.margin_weight,
-        background=t.background,
-        name_weight=t.name_weight,
-        same_language_penalty=t.same_language_penalty,
-    )
+    return assignment_params(thresholds_in_force(embedder.identity, s), s)
 
 
 class Reindex:
