@@ -238,6 +238,22 @@ def test_sigkill_during_ingest_and_snapshots(tmp_path: Path) -> None:
     assert len(ledger.acks) >= 50, summary
 
 
+def _until_a_reindex_runs(url: str, tries: int = 50) -> None:
+    """Start a re-index (or find the running one) and return while it is still running.
+
+    A small collection re-indexes in well under a second, so a blind sleep before the
+    kill often lands after the job ended; polling its state makes the kill land inside.
+    """
+    for _ in range(tries):
+        r = httpx.post(f"{url}/v1/reindex", json={}, timeout=30)
+        assert r.status_code in (202, 409), r.text
+        job_id = r.json()["id"] if r.status_code == 202 else r.json()["error"]["job_id"]
+        state = httpx.get(f"{url}/v1/jobs/{job_id}", timeout=30).json()["state"]
+        if state in ("queued", "running"):
+            return
+    raise AssertionError(f"no re-index was still running after {tries} starts")
+
+
 def _reindex_available(url: str) -> bool:
     r = httpx.post(f"{url}/v1/reindex", json={}, timeout=30)
     return r.status_code not in (404, 405)
@@ -262,13 +278,12 @@ def test_sigkill_during_reindex(tmp_path: Path) -> None:
             server.stop()
             pytest.xfail("POST /v1/reindex is not served (404/405): no re-index to interrupt")
         for _ in range(6):
-            time.sleep(rng.uniform(0.02, 0.8))
+            _until_a_reindex_runs(server.url)
+            time.sleep(rng.uniform(0.0, 0.05))
             server.kill()
             kills["reindex"] += 1
             server.start()
             server.wait_ready()
-            r = httpx.post(f"{server.url}/v1/reindex", json={}, timeout=30)
-            assert r.status_code in (202, 409), r.text  # 409: the interrupted one resumed
         interrupted = server.log_tail(10**7).count("interrupted by a restart")
         assert interrupted >= 3, f"only {interrupted} kills landed inside a running re-index"
         kills["inside_a_running_reindex"] = interrupted
