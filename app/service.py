@@ -61,9 +61,12 @@ class Service:
         self.embedder = embedder or load_embedder(
             settings.model, threads=settings.embed_threads, device=settings.device
         )
-        # Load the weights now, while the language models load beside it (together ~0.7 s
-        # faster than one after the other), before saying ready.
-        self.embedder.embed(["warm-up: load the weights before saying ready"])
+        # Weights, language models and the database check (and index load) overlap: they are
+        # most of start-up, and SQLite and numpy release the GIL while they work.
+        warm = _Background(
+            lambda: self.embedder.embed(["warm-up: load the weights before saying ready"]),
+            "model-weights",
+        )
         identity = self.embedder.identity
         self.thresholds = thresholds_in_force(identity, settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +81,7 @@ class Service:
         self.detector = detector.result()
         self.index_state = IndexState()
         self.index = self._open_index()
+        warm.result()
         self._embed_lock = threading.Lock()
         self.pipeline = Pipeline(
             self.repo,

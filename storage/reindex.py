@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from storage.records import ReportState, StoryState
-from storage.sqlite import SQLiteRepository, _chunks
+from storage.sqlite import SQLiteRepository, _chunks, id_vector_arrays
 
 ACTIVE = ("queued", "running")
 
@@ -227,9 +227,8 @@ class GenerationStore:
             ).fetchall()
             if not rows:
                 return
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            yield ids, vecs.reshape(len(rows), -1)
+            ids, vecs = id_vector_arrays(rows)
+            yield ids, vecs
             last = int(ids[-1])
 
     def members(self, story_ids: Sequence[int], upto: int) -> Scope:

@@ -521,9 +521,8 @@ class SQLiteRepository:
             ).fetchall()
             if not rows:
                 return
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            yield ids, vecs.reshape(len(rows), -1)
+            ids, vecs = id_vector_arrays(rows)
+            yield ids, vecs
             last = int(ids[-1])
 
     def count_up_to(self, snippet_id: int) -> int:
@@ -535,6 +534,13 @@ class SQLiteRepository:
 def _storable(ids: Sequence[int]) -> list[int]:
     """Ids SQLite can hold (signed 64-bit); any other names nothing, rather than overflowing."""
     return [int(i) for i in ids if -(2**63) <= int(i) < 2**63]
+
+
+def id_vector_arrays(rows: Sequence[Sequence]) -> tuple[np.ndarray, np.ndarray]:
+    """(id, vector blob) rows as an id array and a (n, dim) float32 matrix."""
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+    return ids, vecs.reshape(len(rows), -1)
 
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
