@@ -35,9 +35,35 @@ class BatchState:
     knn: dict[int, np.ndarray] = field(default_factory=dict)  # stored snippets' fresh lists
     by_id: dict[int, Earlier] = field(default_factory=dict)
     merged: dict[int, int] = field(default_factory=dict)  # retired story id -> survivor
+    # What this batch has read of committed rows: storage does not change until its commit,
+    # and consecutive items of a batch share most neighbours.
+    stored_place: dict[int, tuple[int, int]] = field(default_factory=dict)
+    stored_knn: dict[int, np.ndarray] = field(default_factory=dict)
+    stored_vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    stored_members: dict[int, list[int]] = field(default_factory=dict)
+    _order: list[Earlier] = field(default_factory=list)
+    _matrix: np.ndarray | None = None
 
     def alias(self, story_id: int) -> int:
         return self.merged.get(story_id, story_id)
+
+    def add(self, earlier: Earlier) -> None:
+        """Record an item decided in this batch; its vector joins the batch's matrix."""
+        self.by_id[earlier.row.id] = earlier
+        self._order.append(earlier)
+        vector = earlier.row.vector
+        if self._matrix is None or len(self._order) > len(self._matrix):
+            grown = np.empty((max(64, 2 * len(self._order)), len(vector)), dtype=np.float32)
+            if self._matrix is not None:
+                grown[: len(self._order) - 1] = self._matrix[: len(self._order) - 1]
+            self._matrix = grown
+        self._matrix[len(self._order) - 1] = vector
+
+    def earlier(self) -> tuple[list[Earlier], np.ndarray]:
+        """Items decided so far in this batch and their vectors as one matrix."""
+        if self._matrix is None:
+            return [], np.empty((0, 0), dtype=np.float32)
+        return self._order, self._matrix[: len(self._order)]
 
 
 class Gatherer:
@@ -66,19 +92,46 @@ class Gatherer:
         return out
 
     def knn_of(self, ids: list[int], batch: BatchState) -> dict[int, np.ndarray]:
-        out = {i: batch.knn[i] for i in ids if i in batch.knn}
-        out.update({i: batch.by_id[i].row.knn_sims for i in ids if i in batch.by_id})
-        missing = [i for i in ids if i not in out]
+        """Fresh lists: this batch's updates first, then what storage held at its start."""
+        out = {}
+        missing = []
+        for i in ids:
+            if i in batch.knn:
+                out[i] = batch.knn[i]
+            elif i in batch.by_id:
+                out[i] = batch.by_id[i].row.knn_sims
+            elif i in batch.stored_knn:
+                out[i] = batch.stored_knn[i]
+            else:
+                missing.append(i)
         if missing:
-            out.update(self.repo.knn_sims(missing))
+            found = self.repo.knn_sims(missing)
+            batch.stored_knn.update(found)
+            out.update(found)
         return out
+
+    def _placements(self, ids: list[int], batch: BatchState) -> dict[int, tuple[int, int]]:
+        missing = [i for i in ids if i not in batch.stored_place]
+        if missing:
+            for sid, (rid, story, knn) in self.repo.placements(missing).items():
+                batch.stored_place[sid] = (rid, story)
+                batch.stored_knn.setdefault(sid, knn)
+        return {i: batch.stored_place[i] for i in ids if i in batch.stored_place}
+
+    def _vectors(self, ids: list[int], batch: BatchState) -> dict[int, np.ndarray]:
+        missing = [i for i in ids if i not in batch.stored_vectors]
+        if missing:
+            for sid, (vector, knn) in self.repo.vectors_and_knn(missing).items():
+                batch.stored_vectors[sid] = vector
+                batch.stored_knn.setdefault(sid, knn)
+        return {i: batch.stored_vectors[i] for i in ids if i in batch.stored_vectors}
 
     def neighbours(
         self, scores: np.ndarray, ids: np.ndarray, vector: np.ndarray, batch: BatchState
     ) -> list[Neighbour]:
         """Index hits plus this batch's earlier items, best first, at most `knn`."""
         found = [(float(s), int(i)) for s, i in zip(scores, ids, strict=True) if i >= 0]
-        place = self.repo.placements([i for _, i in found]) if found else {}
+        place = self._placements([i for _, i in found], batch) if found else {}
         feats = self._features(list(place))
         out = [
             Neighbour(sid, *place[sid], sim, feats[sid])
@@ -88,9 +141,9 @@ class Gatherer:
         # One matrix product for the batch's earlier items, and Neighbour objects only for
         # those that can make the cut (ties at the cut included): a loop over all of them
         # made a batch of n cost O(n^2) Python work.
-        earlier = list(batch.by_id.values())
+        earlier, matrix = batch.earlier()
         if earlier:
-            sims = np.vstack([e.row.vector for e in earlier]) @ vector
+            sims = matrix @ vector
             keep = np.arange(len(earlier))
             if len(earlier) > self.knn:
                 keep = np.flatnonzero(sims >= np.partition(sims, -self.knn)[-self.knn])
@@ -110,7 +163,10 @@ class Gatherer:
         if not wanted:
             return []
         story_of = {n.report_id: n.story_id for n in neighbours}
-        stored = self.repo.report_members(wanted, self.members_per_report)
+        missing = [r for r in wanted if r not in batch.stored_members]
+        if missing:
+            batch.stored_members.update(self.repo.report_members(missing, self.members_per_report))
+        stored = batch.stored_members
         members_of = {
             rid: [i for i in stored.get(rid, []) if i not in batch.by_id] for rid in wanted
         }
@@ -119,7 +175,7 @@ class Gatherer:
                 members_of[e.row.report_id].append(e.row.id)
         ids = [i for ms in members_of.values() for i in ms]
         stored_ids = [i for i in ids if i not in batch.by_id]
-        vectors = self.repo.vectors(stored_ids, writer=True)
+        vectors = self._vectors(stored_ids, batch)
         vectors.update({i: batch.by_id[i].row.vector for i in ids if i in batch.by_id})
         feats = self._features(stored_ids)
         feats.update({i: batch.by_id[i].features for i in ids if i in batch.by_id})

@@ -312,7 +312,7 @@ class Pipeline:
             new_story=decision.story_id is None,
         )
         batch.rows.append(row)
-        batch.by_id[row.id] = Earlier(row, p.features)
+        batch.add(Earlier(row, p.features))
         p.outcome = Outcome(snippet_id, story.id, report.id, p.lang, status)
 
     @staticmethod

@@ -201,6 +201,20 @@ class SQLiteRepository:
                 out[sid] = np.frombuffer(blob, dtype=np.float32)
         return out
 
+    def vectors_and_knn(self, ids: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Vector and nearest-neighbour similarities of report members, in one query."""
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for chunk in _chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, blob, knn in self._writer.execute(
+                f"SELECT id, vector, knn_sims FROM snippets WHERE id IN ({q})", chunk
+            ):
+                out[sid] = (
+                    np.frombuffer(blob, dtype=np.float32),
+                    np.frombuffer(knn, dtype=np.float32),
+                )
+        return out
+
     def report_members(self, report_ids: Sequence[int], per_report: int) -> dict[int, list[int]]:
         """Ids of each report's most recently published members (at most `per_report`)."""
         out: dict[int, list[int]] = {int(r): [] for r in report_ids}
@@ -225,16 +239,17 @@ class SQLiteRepository:
                 out[sid] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def placements(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        """(report_id, story_id) of each snippet: what the writer needs of its neighbours,
-        without reading and decoding whole rows."""
-        out: dict[int, tuple[int, int]] = {}
+    def placements(self, ids: Sequence[int]) -> dict[int, tuple[int, int, np.ndarray]]:
+        """(report_id, story_id, knn_sims) of each snippet: what the writer needs of its
+        neighbours, in one query and without reading and decoding whole rows."""
+        out: dict[int, tuple[int, int, np.ndarray]] = {}
         for chunk in _chunks([int(i) for i in ids]):
             q = ",".join("?" * len(chunk))
-            for sid, rid, story in self._writer.execute(
-                f"SELECT id, report_id, story_id FROM snippets WHERE id IN ({q})", chunk
+            for sid, rid, story, knn in self._writer.execute(
+                f"SELECT id, report_id, story_id, knn_sims FROM snippets WHERE id IN ({q})",
+                chunk,
             ):
-                out[sid] = (rid, story)
+                out[sid] = (rid, story, np.frombuffer(knn, dtype=np.float32))
         return out
 
     def story_states(self, ids: Sequence[int]) -> dict[int, StoryState]:

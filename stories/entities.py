@@ -82,11 +82,17 @@ def _stem(key: str) -> str:
     return key
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_key(word: str) -> str:
+    """Cached: the same names recur in snippet after snippet."""
+    return _stem(name_key(word))
+
+
 def names(text: str) -> frozenset[str]:
     """Keys of capitalised words and acronyms; short ones are too ambiguous to help."""
     keys = set()
     for match in _NAME.finditer(text):
-        key = _stem(name_key(match.group(1)))
+        key = _word_key(match.group(1))
         if len(key) >= 4:
             keys.add(key)
     return frozenset(keys)
@@ -134,10 +140,10 @@ def shared_name_evidence(
         return 0.0
 
     weight = weight or {}
-    matched_a = [x for x in a if _matches(x, b)]
+    matched_a = [x for x in a if x in b or _matches(x, b)]
     if not matched_a:
         return 0.0
-    matched_b = [y for y in b if _matches(y, a)]
+    matched_b = [y for y in b if y in a or _matches(y, a)]
     total = sum(weight.get(x, 1.0) for x in a) + sum(weight.get(y, 1.0) for y in b)
     found = sum(weight.get(x, 1.0) for x in matched_a) + sum(weight.get(y, 1.0) for y in matched_b)
     share = found / total if total else 0.0
