@@ -109,7 +109,7 @@ def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     if loader is None:
         raise IndexCorruptError(path, f"unknown index kind {kind!r}")
     try:
-        raw = faiss.deserialize_index(payload)
+        raw = _read_faiss(payload)
     except RuntimeError as exc:
         raise IndexCorruptError(path, f"faiss could not deserialise the index: {exc}") from exc
     try:
@@ -126,3 +126,18 @@ def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     if not isinstance(meta, dict):
         raise IndexCorruptError(path, "meta is missing or not a JSON object")
     return index, meta
+
+
+def _read_faiss(payload: np.ndarray) -> faiss.Index:
+    """Parse FAISS bytes in 4 MB slices: `faiss.deserialize_index` first copies the whole
+    payload into a zero-filled vector, a second pass over hundreds of MB at start-up."""
+    view = memoryview(payload).cast("B")
+    offset = 0
+
+    def read(size: int) -> bytes:
+        nonlocal offset
+        chunk = bytes(view[offset : offset + size])
+        offset += len(chunk)
+        return chunk
+
+    return faiss.read_index(faiss.PyCallbackIOReader(read, 1 << 22))
