@@ -31,13 +31,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from language.process import shared_detector
+
+    shared_detector(settings.languages)  # its models load while the web stack imports
     import uvicorn
 
     from app.api import create_app
     from app.http.auth import KeyConfigError, exposure_problem, parse_keys
     from app.observability.logging import configure
 
-    settings = _settings(args)
     configure(settings.log_level, settings.log_format)
     try:
         parse_keys(settings.api_keys)

@@ -21,6 +21,7 @@ from app.records import Incoming, Outcome
 from embeddings.base import Embedder
 from index.base import VectorIndex
 from language import LanguageDetector
+from language.process import DetectorProcess
 from storage.records import NewSnippet, ReportState, StoryState
 from storage.sqlite import SQLiteRepository
 from stories.assign import (
@@ -69,7 +70,7 @@ class Pipeline:
         repo: SQLiteRepository,
         index: VectorIndex,
         embedder: Embedder,
-        detector: LanguageDetector,
+        detector: LanguageDetector | DetectorProcess,
         params: Params,
         knn: int = 32,
         embed_chars: int = 2000,

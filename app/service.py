@@ -28,7 +28,7 @@ from app.writer import Overloaded, Writer
 from embeddings import Embedder, load_embedder
 from index import IndexCorruptError, VectorIndex, build_index, load_index
 from index.fileformat import remove_stale_temps
-from language import LanguageDetector
+from language.process import shared_detector
 from storage import SQLiteRepository
 from storage.corrections import CorrectionStore
 from stories.assign import Params
@@ -57,12 +57,12 @@ class Service:
         self.started_at = time.time()
         self.ready = False
         self.metrics = Metrics()
-        detector = _Background(lambda: LanguageDetector(settings.languages), "language-models")
+        detector = shared_detector(settings.languages)  # loads in its own process meanwhile
         self.embedder = embedder or load_embedder(
             settings.model, threads=settings.embed_threads, device=settings.device
         )
         # Weights, language models and the database check (and index load) overlap: they are
-        # most of start-up, and SQLite and numpy release the GIL while they work.
+        # most of start-up; SQLite and numpy release the GIL, lingua is in another process.
         warm = _Background(
             lambda: self.embedder.embed(["warm-up: load the weights before saying ready"]),
             "model-weights",
@@ -78,10 +78,11 @@ class Service:
         self._check_model()
         self.jobs = JobRegistry(self.repo)
         self.jobs.recover()
-        self.detector = detector.result()
         self.index_state = IndexState()
         self.index = self._open_index()
         warm.result()
+        detector.wait_ready()
+        self.detector = detector
         self._embed_lock = threading.Lock()
         self.pipeline = Pipeline(
             self.repo,

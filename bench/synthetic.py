@@ -330,7 +330,13 @@ class _WithRealModel(SyntheticEmbedder):
         from embeddings.usem3_backend import USEEmbedder
 
         self._ballast = USEEmbedder(threads=threads)
-        self._ballast.embed(["warm-up: load the weights before saying ready"])
+        self._warm = False
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not self._warm:  # the service's own warm-up call, on its background thread
+            self._ballast.embed(["warm-up: load the weights before saying ready"])
+            self._warm = True
+        return super().embed(texts)
 
 
 def factory(threads: int = 2) -> SyntheticEmbedder:

@@ -390,9 +390,9 @@ class SQLiteRepository:
                     cur.execute(
                         "UPDATE reports SET story_id = ? WHERE story_id = ?", (kept, retired)
                     )
+                    cur.execute("UPDATE stories SET merged_into = ? WHERE id = ?", (kept, retired))
                     cur.execute(
-                        "UPDATE stories SET merged_into = ? WHERE id = ? OR merged_into = ?",
-                        (kept, retired, retired),
+                        "UPDATE stories SET merged_into = ? WHERE merged_into = ?", (kept, retired)
                     )
                     cur.execute("DELETE FROM story_langs WHERE story_id = ?", (retired,))
                 if not joined:

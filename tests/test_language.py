@@ -171,3 +171,44 @@ def test_script_filter_keeps_combining_marks() -> None:
 
 def test_mixed_devanagari_headline(detector: LanguageDetector) -> None:
     assert detector.detect("भारत ने NATO के साथ नई साझेदारी की घोषणा की") == "hi"
+
+
+# -- the detector process the service uses -------------------------------------------
+
+
+def test_detector_process_answers_like_the_in_process_detector() -> None:
+    from language.process import DetectorProcess
+
+    texts = [RU[0], EN[0], ES[0], "12 345", RU[1] + "\nwith a newline", ""]
+    remote = DetectorProcess(["ru", "en", "es", "uk", "pt"])
+    try:
+        remote.wait_ready()
+        got = remote.detect_many(texts)
+        assert got[:3] == ["ru", "en", "es"]
+        assert got == LanguageDetector(["ru", "en", "es", "uk", "pt"]).detect_many(texts)
+        assert remote.detect(ES[1]) == "es" and remote.detect_many([]) == []
+    finally:
+        remote.close()
+
+
+def test_detector_process_restarts_after_its_child_dies() -> None:
+    from language.process import DetectorProcess
+
+    remote = DetectorProcess(["ru", "en"])
+    try:
+        assert remote.detect(RU[2]) == "ru"
+        assert remote._proc is not None
+        remote._proc.kill()
+        remote._proc.wait()
+        assert remote.detect(EN[2]) == "en"  # a new child, loaded on demand
+    finally:
+        remote.close()
+
+
+def test_detector_process_reports_refused_languages() -> None:
+    from language.process import DetectorProcess
+
+    remote = DetectorProcess(["en", "xx"])
+    with pytest.raises(ValueError, match="xx"):
+        remote.wait_ready()
+    remote.close()
