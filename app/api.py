@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         version=__version__,
         description="Cross-lingual story clustering and deduplication of news snippets.",
         lifespan=lifespan,
+        # "/v1/stories/7/" or an id holding "/" is an unknown path (404 with the error
+        # shape), not a redirect to some other resource.
+        redirect_slashes=False,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)

@@ -4,6 +4,7 @@ calibrate (see README.md, CLI)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -11,12 +12,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.reader import NotFound, StoryReader
-from app.reindex import cli as reindex_cli
 from app.settings import Settings
-from storage import SQLiteRepository
-from storage.sqlite import StorageCorruptError
+
+if TYPE_CHECKING:
+    from app.reader import StoryReader
+
+# The rest of the package is imported where it is used: `storyline serve` starts the
+# language detector's process first, so its models load while the web stack imports.
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -32,9 +36,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from language.process import shared_detector
-
-    shared_detector(settings.languages)  # its models load while the web stack imports
+    _start_language_models(settings)
     import uvicorn
 
     from app.api import create_app
@@ -155,6 +157,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _open_reader(args: argparse.Namespace) -> StoryReader:
     """Reads need no model and no writer lock, so they work beside a running service."""
+    from app.reader import StoryReader
+    from storage import SQLiteRepository
+
     settings = _settings(args)
     if not settings.db_path.exists():
         raise SystemExit(f"storyline: no database at {settings.db_path}; ingest something first")
@@ -181,6 +186,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from app.reader import NotFound
+
     reader = _open_reader(args)
     try:
         story = reader.get_story(args.story_id, args.lang)
@@ -263,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--data-dir")
     stories.set_defaults(func=cmd_stories)
 
+    from app.reindex import cli as reindex_cli
+
     reindex_cli.add_parser(sub)
 
     show = sub.add_parser("show", help="print one story with its reports and variants")
@@ -296,9 +305,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _start_language_models(settings: Settings) -> None:
+    from language.process import shared_detector
+
+    shared_detector(settings.languages)  # the service picks up this process-wide child
+
+
 def main(argv: list[str] | None = None) -> int:
+    from storage.sqlite import StorageCorruptError
+
     if "PORT" in os.environ and "STORYLINE_PORT" not in os.environ:
         os.environ["STORYLINE_PORT"] = os.environ["PORT"]
+    if (argv if argv is not None else sys.argv[1:])[:1] == ["serve"]:
+        with contextlib.suppress(ValueError):  # invalid settings: `serve` reports them
+            _start_language_models(Settings())  # before the imports below and uvicorn's
     args = build_parser().parse_args(argv)
     started = time.time()
     try:

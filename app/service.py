@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -71,15 +72,14 @@ class Service:
         self.thresholds = thresholds_in_force(identity, settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = DataDirLock(settings.data_dir)
-        self.repo = SQLiteRepository(settings.db_path, identity.dim)
-        self.reader = StoryReader(self.repo)
-        self.changes = CorrectionStore(self.repo)
-        self._changes_seq = 0  # deletions/replacements the in-memory index reflects
-        self._check_model()
-        self.jobs = JobRegistry(self.repo)
-        self.jobs.recover()
-        self.index_state = IndexState()
-        self.index = self._open_index()
+        self.repo = SQLiteRepository(settings.db_path, identity.dim, check=False)
+        integrity = _Background(self.repo.check_integrity, "database-check")
+        try:
+            self._open_storage()
+        except sqlite3.DatabaseError:  # damage met before the check finished: say it clearly
+            integrity.result()
+            raise
+        integrity.result()
         warm.result()
         detector.wait_ready()
         self.detector = detector
@@ -109,6 +109,16 @@ class Service:
         self.ready = True
 
     # -- start-up ------------------------------------------------------------
+    def _open_storage(self) -> None:
+        self.reader = StoryReader(self.repo)
+        self.changes = CorrectionStore(self.repo)
+        self._changes_seq = 0  # deletions/replacements the in-memory index reflects
+        self._check_model()
+        self.jobs = JobRegistry(self.repo)
+        self.jobs.recover()
+        self.index_state = IndexState()
+        self.index = self._open_index()
+
     def _check_model(self) -> None:
         key = self.embedder.identity.key
         stored = self.repo.get_meta("model")

@@ -44,6 +44,24 @@ def _letter_runs(text: str) -> list[tuple[str, str]]:
     return runs
 
 
+def dominant_script(text: str) -> tuple[str, str]:
+    """(script, words of `text` in it) as `dominant_script_text` chooses them; ("", "")
+    for text without letters."""
+    runs = _letter_runs(text)
+    weight: dict[str, list[int]] = {}
+    for script, run in runs:
+        letters = len(run) * _DENSE_SCRIPTS.get(script, 1)
+        w = weight.setdefault(script, [0, 0])
+        w[0] += 0 if run[0].isupper() else letters
+        w[1] += letters
+    if not weight:
+        return "", ""
+    if len(weight) == 1:
+        return next(iter(weight)), text
+    top = max(weight, key=weight.__getitem__)
+    return top, " ".join(run for script, run in runs if script == top)
+
+
 def dominant_script_text(text: str) -> str:
     """The words of ``text`` written in its dominant script, or "" if it has no letters.
 
@@ -54,17 +72,7 @@ def dominant_script_text(text: str) -> str:
     words that do not start with a capital (scripts without case always count); the
     total letter count breaks ties. Text in a single script is returned unchanged.
     """
-    runs = _letter_runs(text)
-    weight: dict[str, list[int]] = {}
-    for script, run in runs:
-        letters = len(run) * _DENSE_SCRIPTS.get(script, 1)
-        w = weight.setdefault(script, [0, 0])
-        w[0] += 0 if run[0].isupper() else letters
-        w[1] += letters
-    if len(weight) <= 1:
-        return text if weight else ""
-    top = max(weight, key=weight.__getitem__)
-    return " ".join(run for script, run in runs if script == top)
+    return dominant_script(text)[1]
 
 
 class LanguageDetector:
@@ -141,7 +149,10 @@ class LanguageDetector:
 
     def detect_many(self, texts: Sequence[str]) -> list[str | None]:
         """``detect`` for each text, run as one batch on lingua's thread pool."""
-        prepared = [dominant_script_text(t) for t in texts]
+        return self.detect_letters([dominant_script_text(t) for t in texts])
+
+    def detect_letters(self, prepared: Sequence[str]) -> list[str | None]:
+        """`detect_many` for texts already cut to their dominant script's words."""
         todo = [i for i, t in enumerate(prepared) if t]
         found = self._detector.detect_languages_in_parallel_of([prepared[i] for i in todo])
         out: list[str | None] = [None] * len(prepared)

@@ -1,11 +1,17 @@
-"""Language detection in a child process.
+"""Language detection in child processes.
 
-Lingua holds the GIL for the 2-3 s it takes to load its models. In-process, that
-stalls everything else start-up does (the embedding model, the database check, the
-index load) and every request thread, whatever thread it runs on. In a child it
-loads on the other core while the service starts, and detection runs beside the
-writer's Python work instead of inside it. One child serves every service in a
-process (tests and the CLI open several); it exits when its parent does.
+Lingua holds the GIL for the 3-4 s it takes to load the models of twenty languages.
+In-process, that stalled everything else start-up does (the embedding model, the
+database check, the index load) and every request thread. In children the models load
+on the other core while the service starts, and detection runs beside the writer's
+Python work instead of inside it.
+
+Two children when the candidates allow, one for Latin-script languages and one for
+the rest: lingua only ever weighs languages written in a text's script, so the split
+answers as one detector would (tested), and each half loads in about half the time.
+Every text goes to both; each answers for the texts whose dominant script is its own.
+One set of children serves every service in a process (tests and the CLI open
+several); they exit when their parent does (end of input).
 """
 
 from __future__ import annotations
@@ -24,16 +30,59 @@ from typing import IO
 
 log = logging.getLogger(__name__)
 _ROOT = Path(__file__).resolve().parents[1]
+_NOT_MINE = "-"  # a child's answer for a text in the other group's script
+
+# Codes of the languages lingua writes in a script other than Latin.
+NON_LATIN = frozenset(
+    [
+        "ar",
+        "be",
+        "bg",
+        "bn",
+        "el",
+        "fa",
+        "gu",
+        "he",
+        "hi",
+        "hy",
+        "ja",
+        "ka",
+        "kk",
+        "ko",
+        "mk",
+        "mn",
+        "mr",
+        "pa",
+        "ru",
+        "sr",
+        "ta",
+        "te",
+        "th",
+        "uk",
+        "ur",
+        "zh",
+    ]
+)
 
 
 class DetectorUnavailable(RuntimeError):
-    """The detector process failed to start or died and could not be restarted."""
+    """A detector process failed to start or died and could not be restarted."""
 
 
-def serve(languages: list[str], requests: IO[str], answers: IO[str]) -> None:
-    """The child's loop, one JSON line in and one out: build the detector, say so, then
+def split_by_script(languages: Sequence[str]) -> list[tuple[str | None, tuple[str, ...]]]:
+    """(group, languages) for each child: 'latin' and 'other' when both have two or more
+    candidates (lingua needs two), else one child for all (group None)."""
+    latin = tuple(c for c in languages if c not in NON_LATIN)
+    other = tuple(c for c in languages if c in NON_LATIN)
+    if len(latin) >= 2 and len(other) >= 2:
+        return [("latin", latin), ("other", other)]
+    return [(None, tuple(languages))]
+
+
+def serve(group: str | None, languages: list[str], requests: IO[str], answers: IO[str]) -> None:
+    """A child's loop, one JSON line in and one out: build the detector, say so, then
     answer batches of texts until the parent closes the pipe."""
-    from language.detect import LanguageDetector
+    from language.detect import LanguageDetector, dominant_script
 
     def say(status: str, detail: object) -> None:
         answers.write(json.dumps([status, detail]) + "\n")
@@ -47,38 +96,51 @@ def serve(languages: list[str], requests: IO[str], answers: IO[str]) -> None:
     say("ready", None)
     for line in requests:
         try:
-            say("ok", detector.detect_many(json.loads(line)))
+            prepared = [dominant_script(t) for t in json.loads(line)]
+            mine = [
+                i
+                for i, (script, _) in enumerate(prepared)
+                if group is None or (script == "LATIN") == (group == "latin")
+            ]
+            out: list[str | None] = [_NOT_MINE] * len(prepared)
+            found = detector.detect_letters([prepared[i][1] for i in mine])
+            for i, code in zip(mine, found, strict=True):
+                out[i] = code
+            say("ok", out)
         except Exception as exc:
             say("error", f"{type(exc).__name__}: {exc}")
 
 
-class DetectorProcess:
-    """`LanguageDetector.detect_many` / `detect`, answered by a child process."""
+class _Child:
+    """One detector process and its pipe."""
 
-    def __init__(self, languages: Iterable[str]) -> None:
-        self.languages = tuple(languages)
-        self._lock = threading.Lock()
+    def __init__(self, group: str | None, languages: tuple[str, ...]) -> None:
+        self.group, self.languages = group, languages
         self._proc: subprocess.Popen[str] | None = None
         self._ready = False
-        self._start()
 
-    def _start(self) -> None:
+    def start(self) -> None:
         # A fresh interpreter running only this module: no fork of a threaded parent, and
         # no re-import of the parent's main script (multiprocessing's spawn does that).
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "language.process", *self.languages],
+            [sys.executable, "-m", "language.process", self.group or "all", *self.languages],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
             encoding="utf-8", bufsize=1,
         )  # fmt: skip
         self._ready = False
 
-    def _exchange(self, message: list[str] | None) -> tuple[str, object]:
-        assert self._proc is not None and self._proc.stdin and self._proc.stdout
-        if message is not None:
-            self._proc.stdin.write(json.dumps(message) + "\n")
-            self._proc.stdin.flush()
+    def send(self, texts: list[str]) -> None:
+        if self._proc is None:
+            self.start()
+        self.wait_ready()
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(texts) + "\n")
+        self._proc.stdin.flush()
+
+    def receive(self) -> tuple[str, object]:
+        assert self._proc is not None and self._proc.stdout is not None
         line = self._proc.stdout.readline()
         if not line:
             raise EOFError(f"exit status {self._proc.poll()}")
@@ -86,49 +148,21 @@ class DetectorProcess:
         return status, detail
 
     def wait_ready(self) -> None:
-        """Block until the models are loaded; ValueError if the languages were refused."""
-        with self._lock:
-            self._wait_ready()
-
-    def _wait_ready(self) -> None:
         if self._ready:
             return
+        if self._proc is None:
+            self.start()
         try:
-            status, detail = self._exchange(None)
+            status, detail = self.receive()
         except (EOFError, OSError, ValueError) as exc:
-            self._stop()
+            self.stop()
             raise DetectorUnavailable(f"language detector process died at start: {exc}") from exc
         if status == "error":
-            self._stop()
+            self.stop()
             raise ValueError(f"language detector: {detail}")
         self._ready = True
 
-    def detect_many(self, texts: Sequence[str]) -> list[str | None]:
-        if not texts:
-            return []
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._proc is None:
-                        self._start()
-                    self._wait_ready()
-                    status, result = self._exchange(list(texts))
-                except (EOFError, OSError, DetectorUnavailable) as exc:
-                    self._stop()
-                    if attempt == 2:
-                        raise DetectorUnavailable(f"language detector process died: {exc}") from exc
-                    log.warning("language detector process died (%s); restarting it", exc)
-                    continue
-                if status == "error":
-                    raise RuntimeError(f"language detection failed: {result}")
-                assert isinstance(result, list)
-                return result
-        raise AssertionError("unreachable")
-
-    def detect(self, text: str) -> str | None:
-        return self.detect_many([text])[0]
-
-    def _stop(self) -> None:
+    def stop(self) -> None:
         proc, self._proc, self._ready = self._proc, None, False
         if proc is None:
             return
@@ -143,9 +177,63 @@ class DetectorProcess:
         if proc.stdout is not None:
             proc.stdout.close()
 
+
+class DetectorProcess:
+    """`LanguageDetector.detect_many` / `detect`, answered by child processes."""
+
+    def __init__(self, languages: Iterable[str]) -> None:
+        self.languages = tuple(languages)
+        self._lock = threading.Lock()
+        self._children = [_Child(g, langs) for g, langs in split_by_script(self.languages)]
+        for child in self._children:
+            child.start()
+
+    def wait_ready(self) -> None:
+        """Block until the models are loaded; ValueError if the languages were refused."""
+        with self._lock:
+            for child in self._children:
+                child.wait_ready()
+
+    def detect_many(self, texts: Sequence[str]) -> list[str | None]:
+        if not texts:
+            return []
+        batch = list(texts)
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    for child in self._children:  # all at work at once, then collect
+                        child.send(batch)
+                    answers = [child.receive() for child in self._children]
+                except (EOFError, OSError, DetectorUnavailable) as exc:
+                    for child in self._children:  # resynchronise every pipe from scratch
+                        child.stop()
+                    if attempt == 2:
+                        raise DetectorUnavailable(f"language detector process died: {exc}") from exc
+                    log.warning("language detector process died (%s); restarting it", exc)
+                    continue
+                failed = [str(detail) for status, detail in answers if status == "error"]
+                if failed:
+                    raise RuntimeError(f"language detection failed: {failed[0]}")
+                return _merge([detail for _, detail in answers], len(batch))  # type: ignore[misc]
+        raise AssertionError("unreachable")
+
+    def detect(self, text: str) -> str | None:
+        return self.detect_many([text])[0]
+
     def close(self) -> None:
         with self._lock:
-            self._stop()
+            for child in self._children:
+                child.stop()
+
+
+def _merge(answers: list[list[str | None]], n: int) -> list[str | None]:
+    """Each text's answer from the child whose script it is written in."""
+    out: list[str | None] = [None] * n
+    for answer in answers:
+        for i, code in enumerate(answer):
+            if code != _NOT_MINE:
+                out[i] = code
+    return out
 
 
 _shared: dict[tuple[str, ...], DetectorProcess] = {}
@@ -171,4 +259,5 @@ def _close_shared() -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1:], sys.stdin, sys.stdout)
+    group = sys.argv[1]
+    serve(None if group == "all" else group, sys.argv[2:], sys.stdin, sys.stdout)

@@ -65,7 +65,9 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 class SQLiteRepository:
-    def __init__(self, path: Path, dim: int | None = None) -> None:
+    def __init__(self, path: Path, dim: int | None = None, *, check: bool = True) -> None:
+        """`check=False` leaves `check_integrity` to the caller: the service runs it on a
+        thread beside its other start-up steps (it reads the whole file)."""
         self.path = Path(path)
         self.dim = dim
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,17 +77,34 @@ class SQLiteRepository:
         try:
             self._writer = self._connect()
             self._migrate()
-            integrity = self._writer.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise StorageCorruptError(
-                f"database {self.path} cannot be opened ({exc}); restore it from a backup "
-                "or move it away to start empty"
-            ) from exc
+            raise self._corrupt(exc) from exc
+        if check:
+            self.check_integrity()
+
+    def _corrupt(self, exc: sqlite3.DatabaseError) -> StorageCorruptError:
+        return StorageCorruptError(
+            f"database {self.path} cannot be opened ({exc}); restore it from a backup "
+            "or move it away to start empty"
+        )
+
+    def check_integrity(self) -> str:
+        """`PRAGMA quick_check` on a connection of its own (callable from any thread);
+        StorageCorruptError unless the file is sound."""
+        try:
+            conn = self._connect()
+            try:
+                integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from exc
         if integrity != "ok":
             raise StorageCorruptError(
                 f"database {self.path} failed its integrity check ({integrity}); restore it "
                 "from a backup or move it away to start empty"
             )
+        return "ok"
 
     # -- connections ---------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -173,34 +173,54 @@ def test_mixed_devanagari_headline(detector: LanguageDetector) -> None:
     assert detector.detect("भारत ने NATO के साथ नई साझेदारी की घोषणा की") == "hi"
 
 
-# -- the detector process the service uses -------------------------------------------
+# -- the detector processes the service uses ------------------------------------------
 
 
-def test_detector_process_answers_like_the_in_process_detector() -> None:
-    from language.process import DetectorProcess
+def test_detector_processes_answer_like_one_in_process_detector(
+    detector: LanguageDetector,
+) -> None:
+    """Split by script into two children (Latin and the rest), the answers are the ones a
+    single detector over all the default languages gives, mixed-script headlines included."""
+    from language.process import DetectorProcess, split_by_script
 
-    texts = [RU[0], EN[0], ES[0], "12 345", RU[1] + "\nwith a newline", ""]
-    remote = DetectorProcess(["ru", "en", "es", "uk", "pt"])
+    langs = list(LanguageDetector.DEFAULT_LANGUAGES)
+    assert [g for g, _ in split_by_script(langs)] == ["latin", "other"]
+    texts = RU + EN + ES + [t for _, t in OTHER] + [
+        "В NATO заявили, что не видят угрозы", "Глава NATO Jens Stoltenberg прибыл в Киев",
+        "Компания Apple представила новый iPhone 16 Pro", "12 345", "", RU[1] + "\nnewline",
+        "Ελλάδα: νέα μέτρα", "السلام عليكم", "東京で地震", "서울 날씨",
+    ]  # fmt: skip
+    remote = DetectorProcess(langs)
     try:
         remote.wait_ready()
-        got = remote.detect_many(texts)
-        assert got[:3] == ["ru", "en", "es"]
-        assert got == LanguageDetector(["ru", "en", "es", "uk", "pt"]).detect_many(texts)
+        assert remote.detect_many(texts) == detector.detect_many(texts)
         assert remote.detect(ES[1]) == "es" and remote.detect_many([]) == []
     finally:
         remote.close()
 
 
-def test_detector_process_restarts_after_its_child_dies() -> None:
+def test_one_child_when_a_script_group_is_too_small() -> None:
+    from language.process import DetectorProcess, split_by_script
+
+    assert split_by_script(["ru", "en", "es"]) == [(None, ("ru", "en", "es"))]
+    remote = DetectorProcess(["ru", "en", "es"])
+    try:
+        assert remote.detect_many([RU[0], EN[0], ES[0], "42"]) == ["ru", "en", "es", None]
+    finally:
+        remote.close()
+
+
+def test_detector_process_restarts_after_a_child_dies() -> None:
     from language.process import DetectorProcess
 
-    remote = DetectorProcess(["ru", "en"])
+    remote = DetectorProcess(["ru", "uk", "en", "es"])
     try:
         assert remote.detect(RU[2]) == "ru"
-        assert remote._proc is not None
-        remote._proc.kill()
-        remote._proc.wait()
-        assert remote.detect(EN[2]) == "en"  # a new child, loaded on demand
+        proc = remote._children[1]._proc
+        assert proc is not None
+        proc.kill()
+        proc.wait()
+        assert remote.detect_many([EN[2], RU[3]]) == ["en", "ru"]  # new children, on demand
     finally:
         remote.close()
 

@@ -71,12 +71,15 @@ def install(app: FastAPI) -> None:
         return error(503, "overloaded", str(exc), headers={"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":  # no route matched
+            message = f"no such path: {request.url.path} (the API is described at /docs)"
         return error(
             exc.status_code,
             codes.get(exc.status_code, "http_error"),
-            str(exc.detail),
+            message,
             headers=getattr(exc, "headers", None),
         )
 
