@@ -1,6 +1,15 @@
 """FAISS-backed vector index behind a small, storage-agnostic interface."""
 
-import faiss
+import os
+
+# FAISS's OpenMP threads spin for a while after each parallel search; on a small machine
+# they then fight the embedding model's BLAS threads for the cores: a one-query search
+# right after an embedding took 3-10 ms instead of 0.1-1 ms, and embedding slowed too
+# (bench/service.py). Sleeping threads cost nothing. Read when libgomp loads, so before
+# the first `import faiss`; an operator's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import faiss  # noqa: E402
 
 from index.base import VectorIndex
 from index.errors import IndexCorruptError
