@@ -15,6 +15,7 @@ import faiss
 import numpy as np
 
 from index import IndexCorruptError
+from index.factory import read_faiss_payload
 from index.fileformat import read_index_file
 from storage import SQLiteRepository
 
@@ -108,7 +109,7 @@ def _check_index(repo: SQLiteRepository, path: Path, report: CheckReport) -> Non
         return
     try:
         header, payload = read_index_file(path)
-        raw = faiss.deserialize_index(payload)
+        raw = read_faiss_payload(payload)
     except (IndexCorruptError, RuntimeError) as exc:
         report.index_status, report.index_detail = "corrupt", f"{exc}"
         return

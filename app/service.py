@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import numpy as np
 
@@ -390,8 +390,7 @@ class _Background(Generic[T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._value is not None
-        return self._value
+        return cast(T, self._value)  # None only when the step returns None
 
 
 class _Locked:

@@ -109,7 +109,7 @@ def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     if loader is None:
         raise IndexCorruptError(path, f"unknown index kind {kind!r}")
     try:
-        raw = _read_faiss(payload)
+        raw = read_faiss_payload(payload)
     except RuntimeError as exc:
         raise IndexCorruptError(path, f"faiss could not deserialise the index: {exc}") from exc
     try:
@@ -128,7 +128,7 @@ def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     return index, meta
 
 
-def _read_faiss(payload: np.ndarray) -> faiss.Index:
+def read_faiss_payload(payload: np.ndarray) -> faiss.Index:
     """Parse FAISS bytes in 4 MB slices: `faiss.deserialize_index` first copies the whole
     payload into a zero-filled vector, a second pass over hundreds of MB at start-up."""
     view = memoryview(payload).cast("B")

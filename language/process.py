@@ -132,9 +132,7 @@ class _Child:
         self._ready = False
 
     def send(self, texts: list[str]) -> None:
-        if self._proc is None:
-            self.start()
-        self.wait_ready()
+        self.wait_ready()  # starts the process first if it is not running
         assert self._proc is not None and self._proc.stdin is not None
         self._proc.stdin.write(json.dumps(texts) + "\n")
         self._proc.stdin.flush()

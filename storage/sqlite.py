@@ -88,7 +88,7 @@ class SQLiteRepository:
             "or move it away to start empty"
         )
 
-    def check_integrity(self) -> str:
+    def check_integrity(self) -> None:
         """`PRAGMA quick_check` on a connection of its own (callable from any thread);
         StorageCorruptError unless the file is sound."""
         try:
@@ -104,7 +104,6 @@ class SQLiteRepository:
                 f"database {self.path} failed its integrity check ({integrity}); restore it "
                 "from a backup or move it away to start empty"
             )
-        return "ok"
 
     # -- connections ---------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
