@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.reader import StoryReader
 
 # The rest of the package is imported where it is used: `storyline serve` starts the
-# language detector's process first, so its models load while the web stack imports.
+# model's process first, so its weights load while the web stack imports.
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -36,7 +36,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _start_language_models(settings)
+    _start_model(settings)
     import uvicorn
 
     from app.api import create_app
@@ -305,10 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _start_language_models(settings: Settings) -> None:
-    from language.process import shared_detector
+def _start_model(settings: Settings) -> None:
+    """The model process starts loading before the web stack is imported; the service
+    claims it (embeddings.process.model_process)."""
+    if settings.model_process:
+        from embeddings.process import prestart
 
-    shared_detector(settings.languages)  # the service picks up this process-wide child
+        prestart(settings.model, threads=settings.embed_threads, device=settings.device)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["STORYLINE_PORT"] = os.environ["PORT"]
     if (argv if argv is not None else sys.argv[1:])[:1] == ["serve"]:
         with contextlib.suppress(ValueError):  # invalid settings: `serve` reports them
-            _start_language_models(Settings())  # before the imports below and uvicorn's
+            _start_model(Settings())  # before the imports below and uvicorn's
     args = build_parser().parse_args(argv)
     started = time.time()
     try:

@@ -27,9 +27,10 @@ from app.settings import Settings
 from app.views import story_summary
 from app.writer import Overloaded, Writer
 from embeddings import Embedder, load_embedder
+from embeddings.process import EmbedderProcess, model_process
 from index import IndexCorruptError, VectorIndex, build_index, load_index
 from index.fileformat import remove_stale_temps
-from language.process import shared_detector
+from language.process import DetectorProcess, shared_detector
 from storage import SQLiteRepository
 from storage.corrections import CorrectionStore
 from stories.assign import Params
@@ -58,12 +59,33 @@ class Service:
         self.started_at = time.time()
         self.ready = False
         self.metrics = Metrics()
-        detector = shared_detector(settings.languages)  # loads in its own process meanwhile
+        # Language models load after start-up (see the end): lingua's ~5 CPU-s would
+        # otherwise share the two cores with everything that makes the service ready.
+        detector = shared_detector(settings.languages)
+        self._own_model: EmbedderProcess | None = None
+        if embedder is None and settings.model_process:
+            embedder = self._own_model = model_process(
+                settings.model, threads=settings.embed_threads, device=settings.device
+            )
         self.embedder = embedder or load_embedder(
             settings.model, threads=settings.embed_threads, device=settings.device
         )
-        # Weights, language models and the database check (and index load) overlap: they are
-        # most of start-up; SQLite and numpy release the GIL, lingua is in another process.
+        try:
+            self._start(detector)
+        except BaseException:
+            if self._own_model is not None:  # it would otherwise live as long as this process
+                self._own_model.close()
+            raise
+        # Reads, and writes that name their `lang`, are served from here on; a snippet
+        # without one waits until the detector has loaded (about 2-3 s after start-up).
+        detector.load_in_background()
+
+    # -- start-up ------------------------------------------------------------
+    def _start(self, detector: DetectorProcess) -> None:
+        settings = self.settings
+        # The model's weights and the database check (and index load) overlap: they are
+        # most of start-up; SQLite and numpy release the GIL, and the model usually loads
+        # in a process of its own.
         warm = _Background(
             lambda: self.embedder.embed(["warm-up: load the weights before saying ready"]),
             "model-weights",
@@ -81,7 +103,6 @@ class Service:
             raise
         integrity.result()
         warm.result()
-        detector.wait_ready()
         self.detector = detector
         self._embed_lock = threading.Lock()
         self.pipeline = Pipeline(
@@ -108,7 +129,6 @@ class Service:
         self.metrics.watch(self._gauges)
         self.ready = True
 
-    # -- start-up ------------------------------------------------------------
     def _open_storage(self) -> None:
         self.reader = StoryReader(self.repo)
         self.changes = CorrectionStore(self.repo)
@@ -222,6 +242,8 @@ class Service:
         finally:
             self.repo.close()
             self._lock.release()
+            if self._own_model is not None:
+                self._own_model.close()
 
     # -- writes --------------------------------------------------------------
     def submit(self, items: list[Incoming]) -> Future[list[Outcome]]:
@@ -288,6 +310,9 @@ class Service:
     ) -> None:
         """The re-index swap, on the writer thread: new index (and model), caches reset."""
         if embedder is not None:
+            if self._own_model is not None and embedder is not self._own_model:
+                self._own_model.close()  # the old model's process: nothing calls it now
+            self._own_model = embedder if isinstance(embedder, EmbedderProcess) else None
             self.embedder = embedder
             self.pipeline.embedder = _Locked(embedder, self._embed_lock, self.metrics)
             self.pipeline.params = self.pipeline.gather.params = params

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     )
     device: str | None = Field(None, description="Torch device for sentence-transformers models.")
     embed_threads: int = Field(2, ge=1, description="CPU threads the embedding model may use.")
+    model_process: bool = Field(
+        True,
+        description="Run the embedding model in a child process: it then competes with the "
+        "service for cores only, not for Python's interpreter lock (false: in-process).",
+    )
     embed_batch_size: int = Field(64, ge=1, le=4096, description="Largest micro-batch embedded.")
     embed_chars: int = Field(
         2000, ge=50, description="Characters of title + text given to the model (the rest is kept)."

@@ -23,7 +23,10 @@ class ModelIdentity:
 
 @runtime_checkable
 class Embedder(Protocol):
-    identity: ModelIdentity
+    @property
+    def identity(self) -> ModelIdentity:
+        """Read-only: a plain attribute or a property (a model process learns it late)."""
+        ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed documents: (n, dim) float32, rows of unit length."""

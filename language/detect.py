@@ -75,6 +75,18 @@ def dominant_script_text(text: str) -> str:
     return dominant_script(text)[1]
 
 
+def check_languages(languages: Iterable[str]) -> tuple[str, ...]:
+    """The candidate codes, deduplicated; ValueError naming what lingua cannot take
+    (cheap: no model is loaded, so a detector process can refuse before it starts)."""
+    codes = tuple(dict.fromkeys(validate_code(c) for c in languages))
+    if len(codes) < 2:
+        raise ValueError(f"give at least two candidate languages, got {list(codes)}")
+    unsupported = [c for c in codes if c not in _SUPPORTED]
+    if unsupported:
+        raise ValueError(f"lingua does not support {unsupported}; supported: {sorted(_SUPPORTED)}")
+    return codes
+
+
 class LanguageDetector:
     """Detects the language of a snippet as an ISO 639-1 code, or None when it cannot tell.
 
@@ -120,16 +132,7 @@ class LanguageDetector:
         low_accuracy: bool = False,
         preload: bool = True,
     ) -> None:
-        if languages is None:
-            languages = self.DEFAULT_LANGUAGES
-        codes = tuple(dict.fromkeys(validate_code(c) for c in languages))
-        if len(codes) < 2:
-            raise ValueError(f"give at least two candidate languages, got {list(codes)}")
-        unsupported = [c for c in codes if c not in _SUPPORTED]
-        if unsupported:
-            raise ValueError(
-                f"lingua does not support {unsupported}; supported: {sorted(_SUPPORTED)}"
-            )
+        codes = check_languages(self.DEFAULT_LANGUAGES if languages is None else languages)
         builder = LanguageDetectorBuilder.from_iso_codes_639_1(
             *(IsoCode639_1.from_str(c) for c in codes)
         )

@@ -2,9 +2,9 @@
 
 Lingua holds the GIL for the 3-4 s it takes to load the models of twenty languages.
 In-process, that stalled everything else start-up does (the embedding model, the
-database check, the index load) and every request thread. In children the models load
-on the other core while the service starts, and detection runs beside the writer's
-Python work instead of inside it.
+database check, the index load) and every request thread. In children, detection runs
+beside the writer's Python work instead of inside it; the service starts them once it is
+ready (`load_in_background`), so their ~5 CPU-s of loading do not delay readiness either.
 
 Two children when the candidates allow, one for Latin-script languages and one for
 the rest: lingua only ever weighs languages written in a text's script, so the split
@@ -27,6 +27,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
+
+from language.detect import check_languages
 
 log = logging.getLogger(__name__)
 _ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +133,14 @@ class _Child:
         )  # fmt: skip
         self._ready = False
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
     def send(self, texts: list[str]) -> None:
         self.wait_ready()  # starts the process first if it is not running
         assert self._proc is not None and self._proc.stdin is not None
@@ -179,12 +189,38 @@ class _Child:
 class DetectorProcess:
     """`LanguageDetector.detect_many` / `detect`, answered by child processes."""
 
-    def __init__(self, languages: Iterable[str]) -> None:
+    def __init__(self, languages: Iterable[str], *, start: bool = True) -> None:
+        """`start=False`: nothing runs until `load_in_background` or the first detection."""
         self.languages = tuple(languages)
         self._lock = threading.Lock()
         self._children = [_Child(g, langs) for g, langs in split_by_script(self.languages)]
-        for child in self._children:
-            child.start()
+        self._loader: threading.Thread | None = None
+        if start:
+            for child in self._children:
+                child.start()
+
+    def load_in_background(self) -> None:
+        """Start the children and collect their 'ready' on a thread of its own; a
+        detection meanwhile waits for them (it takes the same lock)."""
+        with self._lock:
+            if self._loader is not None:
+                return
+            for child in self._children:
+                if not child.running:
+                    child.start()
+            self._loader = threading.Thread(target=self._load, name="language-models", daemon=True)
+            self._loader.start()
+
+    def _load(self) -> None:
+        try:
+            self.wait_ready()
+        except Exception:  # the next detection retries and reports it to its caller
+            log.exception("language detector failed to load")
+
+    @property
+    def ready(self) -> bool:
+        """Whether every child has said it is ready (no waiting)."""
+        return all(child.ready for child in self._children)
 
     def wait_ready(self) -> None:
         """Block until the models are loaded; ValueError if the languages were refused."""
@@ -239,13 +275,13 @@ _shared_lock = threading.Lock()
 
 
 def shared_detector(languages: Iterable[str]) -> DetectorProcess:
-    """The process-wide detector for these languages, started on first request (the CLI
-    asks before it imports the web stack, so the models load meanwhile)."""
-    key = tuple(languages)
+    """The process-wide detector for these languages (the codes are checked here, at once);
+    its children start at `load_in_background` or at the first detection."""
+    key = check_languages(languages)
     with _shared_lock:
         found = _shared.get(key)
         if found is None:
-            found = _shared[key] = DetectorProcess(key)
+            found = _shared[key] = DetectorProcess(key, start=False)
         return found
 
 

@@ -232,3 +232,12 @@ def test_detector_process_reports_refused_languages() -> None:
     with pytest.raises(ValueError, match="xx"):
         remote.wait_ready()
     remote.close()
+
+
+def test_shared_detector_refuses_unknown_codes_before_starting_anything() -> None:
+    from language.process import shared_detector
+
+    with pytest.raises(ValueError, match="xx"):
+        shared_detector(["en", "xx"])
+    with pytest.raises(ValueError, match="at least two"):
+        shared_detector(["en"])

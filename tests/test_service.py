@@ -138,3 +138,24 @@ def test_concurrent_submissions_share_one_writer(service: Service) -> None:
         by_ext.setdefault(r.id, set()).add(r.story_id)
     assert all(len(v) == 1 for v in by_ext.values())
     assert len(service.index) == 12
+
+
+def test_a_repeated_external_id_is_not_embedded_again(
+    settings: Settings, embedder: Embedder
+) -> None:
+    counting = Counting(embedder)
+    svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    try:
+        first = svc.ingest([incoming("Floods hit southern Spain.", "f-1", "en")])
+        counting.texts.clear()
+        again = svc.ingest(
+            [
+                incoming("Floods hit southern Spain.", "f-1", "en"),
+                incoming("Wildfires spread in Greece.", "f-2", "en"),
+            ]
+        )
+        assert [o.status for o in again] == ["exists", "created"]
+        assert again[0].id == first[0].id
+        assert counting.texts == ["Wildfires spread in Greece."]  # the stored one was not
+    finally:
+        svc.close()

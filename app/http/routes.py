@@ -250,4 +250,11 @@ def readyz(request: Request) -> JSONResponse:
     service: Service | None = getattr(request.app.state, "service", None)
     if service is None or not service.ready:
         return error(503, "not_ready", "model or index still loading")
-    return JSONResponse({"status": "ready", "index_size": len(service.index)})
+    return JSONResponse(
+        {
+            "status": "ready",
+            "index_size": len(service.index),
+            # Snippets without `lang` wait for it while it loads (seconds after start-up).
+            "language_detection": "ready" if service.detector.ready else "loading",
+        }
+    )

