@@ -14,7 +14,15 @@ import numpy as np
 from app.features import FeatureCache, features_of
 from storage.records import NewSnippet, ReportState, StoryState
 from storage.sqlite import SQLiteRepository
-from stories.assign import Features, Member, Neighbour, Params, ReportCandidate, background
+from stories.assign import (
+    Features,
+    Member,
+    Neighbour,
+    Params,
+    ReportCandidate,
+    background,
+    can_reach_report,
+)
 
 
 @dataclass
@@ -158,7 +166,8 @@ class Gatherer:
     def reports(
         self, vector: np.ndarray, neighbours: list[Neighbour], batch: BatchState
     ) -> list[ReportCandidate]:
-        """The reports of the nearest neighbours, each with all its recent members."""
+        """The reports of the nearest neighbours, each with all its recent members; those
+        whose members are too far to reach the report level (`can_reach_report`) are left out."""
         wanted = list(dict.fromkeys(n.report_id for n in neighbours))[: self.max_reports]
         if not wanted:
             return []
@@ -174,24 +183,34 @@ class Gatherer:
             if e.row.report_id in members_of:
                 members_of[e.row.report_id].append(e.row.id)
         ids = [i for ms in members_of.values() for i in ms]
-        stored_ids = [i for i in ids if i not in batch.by_id]
-        vectors = self._vectors(stored_ids, batch)
+        vectors = self._vectors([i for i in ids if i not in batch.by_id], batch)
         vectors.update({i: batch.by_id[i].row.vector for i in ids if i in batch.by_id})
-        feats = self._features(stored_ids)
+        cosines: dict[int, float] = {}
+        if vectors:
+            found = list(vectors)
+            sims = np.vstack([vectors[i] for i in found]) @ vector
+            cosines = dict(zip(found, sims.tolist(), strict=True))
+        # Features and neighbour lists only for reports that can still pass.
+        hopeful = {}
+        for rid in wanted:
+            sims_of = [cosines[i] for i in members_of[rid] if i in cosines]
+            if sims_of and can_reach_report(sum(sims_of) / len(sims_of), self.params):
+                hopeful[rid] = [i for i in members_of[rid] if i in cosines]
+        ids = [i for ms in hopeful.values() for i in ms]
+        feats = self._features([i for i in ids if i not in batch.by_id])
         feats.update({i: batch.by_id[i].features for i in ids if i in batch.by_id})
         knn = self.knn_of(ids, batch)
-        out = []
-        for rid in wanted:
-            members = tuple(
-                Member(
-                    float(vectors[i] @ vector), background(knn[i].tolist(), self.params), feats[i]
-                )
-                for i in members_of[rid]
-                if i in vectors
+        return [
+            ReportCandidate(
+                rid,
+                story_of[rid],
+                tuple(
+                    Member(cosines[i], background(knn[i].tolist(), self.params), feats[i])
+                    for i in members
+                ),
             )
-            if members:
-                out.append(ReportCandidate(rid, story_of[rid], members))
-        return out
+            for rid, members in hopeful.items()
+        ]
 
     def refresh_knn(self, neighbours: list[Neighbour], batch: BatchState) -> None:
         """The new snippet may now be among its neighbours' nearest: update their lists.

@@ -190,7 +190,10 @@ class Pipeline:
             neighbours = self.gather.neighbours(scores[i], ids[i], p.vector, batch)
             if batch.merged:
                 neighbours = [
-                    dataclasses.replace(n, story_id=batch.alias(n.story_id)) for n in neighbours
+                    dataclasses.replace(n, story_id=batch.alias(n.story_id))
+                    if n.story_id in batch.merged
+                    else n
+                    for n in neighbours
                 ]
             knn = sorted((n.cosine for n in neighbours), reverse=True)
             knn = knn[: self.params.background_k]

