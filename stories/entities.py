@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import chain
 
 _CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґ"
 _ROMAN = "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch _ y _ e yu ya i i e g"
@@ -138,6 +140,8 @@ def shared_name_evidence(
     """
     if not a or not b:
         return 0.0
+    if _by_prefix(a).keys().isdisjoint(_by_prefix(b)):
+        return 0.0  # no key shares its first three letters, which `keys_match` requires
 
     weight = weight or {}
     matched_a = [x for x in a if x in b or _matches(x, b)]
@@ -172,8 +176,8 @@ def rarity_weights(name_sets: list[frozenset[str]]) -> dict[str, float]:
     only two snippets share is strong evidence they carry the same report.
     """
     n = len(name_sets)
-    counts: dict[str, int] = {}
-    for names_ in name_sets:
-        for key in names_:
-            counts[key] = counts.get(key, 0) + 1
-    return {k: math.log((n + 1) / c) / math.log(n + 1) if n > 0 else 1.0 for k, c in counts.items()}
+    counts = Counter(chain.from_iterable(name_sets))
+    if n == 0:
+        return {}
+    denominator = math.log(n + 1)
+    return {k: math.log((n + 1) / c) / denominator for k, c in counts.items()}
