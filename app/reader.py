@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from app.views import group_reports, pick_title, snippet_view, story_summary
+from app.views import group_reports, pick_title, report_order, snippet_view, story_summary
 from storage import SQLiteRepository
 from storage.corrections import CorrectionStore
 
@@ -66,27 +66,30 @@ class StoryReader:
         """The story view; `offset`/`limit` page through its reports (a running story can
         hold thousands of snippets), `next_offset` says where the next page starts."""
         with self.repo.read_snapshot():  # one generation, even while a re-index swaps
-            view = self._story(story_id, lang)
-        reports = view["reports"]
-        end = len(reports) if limit is None else offset + limit
-        view["reports"] = reports[offset:end]
-        view["next_offset"] = end if end < len(reports) else None
-        return view
+            return self._story(story_id, lang, offset, limit)
 
-    def _story(self, story_id: int, lang: str | None) -> dict:
+    def _story(self, story_id: int, lang: str | None, offset: int, limit: int | None) -> dict:
         story = self.repo.stories([story_id]).get(story_id)
         if story is None:
             if CorrectionStore(self.repo).story_gone(story_id):
                 raise Gone(f"story {story_id} is gone: all its snippets were deleted")
             raise NotFound(f"story {story_id} not found")
-        rows = self.repo.story_snippets(story_id)
+        # The outline (no text) orders the reports; only the page's reports are read in
+        # full and rendered: a running story holds thousands of snippets.
+        outline = self.repo.story_outline(story_id)
         if lang is None:
             title = self.repo.title_snippets([story_id]).get(story_id)
         else:
             ids, vectors = self.repo.story_vectors(story_id)
-            title = pick_title(rows, ids, vectors, lang)
+            chosen = pick_title(outline, ids, vectors, lang)
+            title = None if chosen is None else self.repo.snippets([chosen]).get(chosen)
         view = story_summary(story, title)
+        order = report_order(outline)
+        end = len(order) if limit is None else offset + limit
+        page = order[offset:end]
+        rows = self.repo.story_snippets(story_id, page) if page else []
         view["reports"] = [r.as_dict() for r in group_reports(rows, lang)]
+        view["next_offset"] = end if end < len(order) else None
         return view
 
     def story_languages(self, story_id: int) -> dict[str, int]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from app.pipeline import title_score
-from storage.records import SnippetRow, StoryRow
+from storage.records import SnippetOutline, SnippetRow, StoryRow
 from stories.text import display_title
 
 
@@ -64,16 +64,24 @@ class ReportView:
 
 
 def pick_title(
-    rows: list[SnippetRow], ids: np.ndarray, vectors: np.ndarray, lang: str | None
-) -> SnippetRow | None:
-    """The snippet nearest the story centre, headlines first, in `lang` when it has one."""
-    if not rows:
+    outline: list[SnippetOutline], ids: np.ndarray, vectors: np.ndarray, lang: str | None
+) -> int | None:
+    """Id of the snippet nearest the story centre, headlines first, in `lang` when it has one."""
+    if not outline:
         return None
     centroid = vectors.sum(axis=0)
     centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
     sims = dict(zip(ids.tolist(), (vectors @ centroid).tolist(), strict=True))
-    pool = [r for r in rows if r.lang == lang] or rows
-    return max(pool, key=lambda r: (title_score(bool(r.title), sims.get(r.id, -1.0)), -r.id))
+    pool = [r for r in outline if r.lang == lang] or outline
+    return max(pool, key=lambda r: (title_score(r.has_title, sims.get(r.id, -1.0)), -r.id)).id
+
+
+def report_order(outline: list[SnippetOutline]) -> list[int]:
+    """Report ids in order of first appearance (the order `group_reports` gives)."""
+    seen: dict[int, None] = {}
+    for row in sorted(outline, key=lambda r: (r.published_at, r.id)):
+        seen.setdefault(row.report_id, None)
+    return list(seen)
 
 
 def group_reports(rows: list[SnippetRow], lang: str | None) -> list[ReportView]:

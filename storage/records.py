@@ -52,6 +52,17 @@ class SnippetRow:
 
 
 @dataclass(frozen=True)
+class SnippetOutline:
+    """What ordering a story's reports and choosing its title need, without the text."""
+
+    id: int
+    report_id: int
+    published_at: float
+    lang: str
+    has_title: bool
+
+
+@dataclass(frozen=True)
 class ReportRow:
     id: int
     story_id: int

@@ -19,6 +19,7 @@ from storage.records import (
     NewSnippet,
     ReportRow,
     ReportState,
+    SnippetOutline,
     SnippetRow,
     StoryRow,
     StoryState,
@@ -424,12 +425,39 @@ class SQLiteRepository:
     def get_snippet(self, snippet_id: int) -> SnippetRow | None:
         return self.snippets([snippet_id]).get(snippet_id)
 
-    def story_snippets(self, story_id: int) -> list[SnippetRow]:
+    def story_snippets(
+        self, story_id: int, report_ids: Sequence[int] | None = None
+    ) -> list[SnippetRow]:
+        """A story's snippets (only those of `report_ids` when given), oldest first."""
+        if report_ids is None:
+            rows = self._read.execute(
+                f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE story_id = ? "
+                "ORDER BY published_at, id",
+                (story_id,),
+            ).fetchall()
+            return [_snippet(r) for r in rows]
+        out: list[SnippetRow] = []
+        for chunk in _chunks(_storable(report_ids)):
+            q = ",".join("?" * len(chunk))
+            out += [
+                _snippet(r)
+                for r in self._read.execute(
+                    f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE story_id = ? "
+                    f"AND report_id IN ({q})",
+                    (story_id, *chunk),
+                )
+            ]
+        return sorted(out, key=lambda r: (r.published_at, r.id))
+
+    def story_outline(self, story_id: int) -> list[SnippetOutline]:
+        """Every snippet of a story without its text: enough to order reports and pick a
+        title, so a story page reads the text of one page only."""
         rows = self._read.execute(
-            f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE story_id = ? ORDER BY published_at, id",
+            "SELECT id, report_id, published_at, lang, title IS NOT NULL AND title != '' "
+            "FROM snippets WHERE story_id = ? ORDER BY published_at, id",
             (story_id,),
         ).fetchall()
-        return [_snippet(r) for r in rows]
+        return [SnippetOutline(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def story_vectors(self, story_id: int) -> tuple[np.ndarray, np.ndarray]:
         rows = self._read.execute(
