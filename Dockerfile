@@ -18,6 +18,7 @@ COPY index ./index
 COPY stories ./stories
 COPY storage ./storage
 COPY language ./language
+COPY childproc ./childproc
 COPY evaluation ./evaluation
 RUN pip install .
 

@@ -13,7 +13,6 @@ so it never outlives the service.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pickle
@@ -21,15 +20,14 @@ import struct
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+import childproc
 from embeddings.base import ModelIdentity
 
 log = logging.getLogger(__name__)
-_ROOT = Path(__file__).resolve().parents[1]
 _HEADER = struct.Struct("<Q")
 
 
@@ -66,13 +64,8 @@ class EmbedderProcess:
         self._start()
 
     def _start(self) -> None:
-        # A fresh interpreter running only this module: no fork of a threaded parent.
-        env = dict(os.environ)
-        paths = [str(_ROOT), os.getcwd(), env.get("PYTHONPATH", "")]
-        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        args = [sys.executable, "-m", "embeddings.process", self.spec, str(self.threads)]
-        self._proc = subprocess.Popen(
-            [*args, self.device or ""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        self._proc = childproc.spawn(
+            "embeddings.process", [self.spec, str(self.threads), self.device or ""]
         )
         self._identity, self._ready = None, False
 
@@ -152,18 +145,8 @@ class EmbedderProcess:
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            assert proc.stdin is not None
-            proc.stdin.close()  # the child's loop ends at end of input
-        try:
-            proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5.0)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        if proc is not None:
+            childproc.stop(proc, grace=5.0)
 
     def close(self) -> None:
         with self._lock:

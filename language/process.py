@@ -17,21 +17,18 @@ several); they exit when their parent does (end of input).
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import IO
 
+import childproc
 from language.detect import check_languages
 
 log = logging.getLogger(__name__)
-_ROOT = Path(__file__).resolve().parents[1]
 _NOT_MINE = "-"  # a child's answer for a text in the other group's script
 
 # Codes of the languages lingua writes in a script other than Latin.
@@ -122,15 +119,13 @@ class _Child:
         self._ready = False
 
     def start(self) -> None:
-        # A fresh interpreter running only this module: no fork of a threaded parent, and
-        # no re-import of the parent's main script (multiprocessing's spawn does that).
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "language.process", self.group or "all", *self.languages],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
-            encoding="utf-8", bufsize=1,
-        )  # fmt: skip
+        self._proc = childproc.spawn(
+            "language.process",
+            [self.group or "all", *self.languages],
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
         self._ready = False
 
     @property
@@ -172,18 +167,8 @@ class _Child:
 
     def stop(self) -> None:
         proc, self._proc, self._ready = self._proc, None, False
-        if proc is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            assert proc.stdin is not None
-            proc.stdin.close()  # the child's loop ends at end of input
-        try:
-            proc.wait(2.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(2.0)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        if proc is not None:
+            childproc.stop(proc, grace=2.0)
 
 
 class DetectorProcess:
