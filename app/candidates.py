@@ -193,9 +193,11 @@ class Gatherer:
         # Features and neighbour lists only for reports that can still pass.
         hopeful = {}
         for rid in wanted:
-            sims_of = [cosines[i] for i in members_of[rid] if i in cosines]
-            if sims_of and can_reach_report(sum(sims_of) / len(sims_of), self.params):
-                hopeful[rid] = [i for i in members_of[rid] if i in cosines]
+            present = [i for i in members_of[rid] if i in cosines]  # rows removed meanwhile
+            if present and can_reach_report(
+                sum(cosines[i] for i in present) / len(present), self.params
+            ):
+                hopeful[rid] = present
         ids = [i for ms in hopeful.values() for i in ms]
         feats = self._features([i for i in ids if i not in batch.by_id])
         feats.update({i: batch.by_id[i].features for i in ids if i in batch.by_id})

@@ -30,7 +30,7 @@ from embeddings import Embedder, load_embedder
 from embeddings.process import EmbedderProcess, model_process
 from index import IndexCorruptError, VectorIndex, build_index, load_index
 from index.fileformat import remove_stale_temps
-from language.process import DetectorProcess, shared_detector
+from language.process import shared_detector
 from storage import SQLiteRepository
 from storage.corrections import CorrectionStore
 from stories.assign import Params
@@ -61,7 +61,7 @@ class Service:
         self.metrics = Metrics()
         # Language models load after start-up (see the end): lingua's ~5 CPU-s would
         # otherwise share the two cores with everything that makes the service ready.
-        detector = shared_detector(settings.languages)
+        self.detector = shared_detector(settings.languages)
         self._own_model: EmbedderProcess | None = None
         if embedder is None and settings.model_process:
             embedder = self._own_model = model_process(
@@ -71,17 +71,17 @@ class Service:
             settings.model, threads=settings.embed_threads, device=settings.device
         )
         try:
-            self._start(detector)
+            self._start()
         except BaseException:
             if self._own_model is not None:  # it would otherwise live as long as this process
                 self._own_model.close()
             raise
         # Reads, and writes that name their `lang`, are served from here on; a snippet
         # without one waits until the detector has loaded (about 2-3 s after start-up).
-        detector.load_in_background()
+        self.detector.load_in_background()
 
     # -- start-up ------------------------------------------------------------
-    def _start(self, detector: DetectorProcess) -> None:
+    def _start(self) -> None:
         settings = self.settings
         # The model's weights and the database check (and index load) overlap: they are
         # most of start-up; SQLite and numpy release the GIL, and the model usually loads
@@ -103,7 +103,6 @@ class Service:
             raise
         integrity.result()
         warm.result()
-        self.detector = detector
         self._embed_lock = threading.Lock()
         self.pipeline = Pipeline(
             self.repo,

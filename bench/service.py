@@ -316,8 +316,7 @@ def restarts(
         res[f"{name}_cpu"] = server.start_cpu_s
         res[f"{name}_load_avg"] = load
         # Language detection loads after ready (README: Processes and threads).
-        res[f"{name}_languages"] = server.languages_s
-        languages = res[f"{name}_languages"]
+        languages = res[f"{name}_languages"] = server.languages_s
         log(f"{name}: ready in {res[name]:.2f} s ({server.start_cpu_s:.2f} CPU s, load "
             f"{load:.1f}); language detection ready at {languages:.2f} s")  # fmt: skip
 

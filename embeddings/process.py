@@ -86,6 +86,8 @@ class EmbedderProcess:
         return detail
 
     def _await_identity(self) -> None:
+        if self._proc is None:  # closed, or died: a fresh child
+            self._start()
         if not self._greeted:
             self._identity = ModelIdentity(**self._expect("identity"))
             self._greeted = True
@@ -98,8 +100,6 @@ class EmbedderProcess:
 
     def wait_ready(self) -> None:
         with self._lock:
-            if self._proc is None:
-                self._start()
             self._await_ready()
 
     @property
@@ -109,8 +109,6 @@ class EmbedderProcess:
         asking a closed model for it starts nothing."""
         with self._lock:
             if self._identity is None:
-                if self._proc is None:
-                    self._start()
                 self._await_identity()
         assert self._identity is not None
         return self._identity
@@ -125,8 +123,6 @@ class EmbedderProcess:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    if self._proc is None:
-                        self._start()
                     self._await_ready()
                     assert self._proc is not None
                     assert self._proc.stdin is not None and self._proc.stdout is not None

@@ -174,27 +174,22 @@ class _Child:
 class DetectorProcess:
     """`LanguageDetector.detect_many` / `detect`, answered by child processes."""
 
-    def __init__(self, languages: Iterable[str], *, start: bool = True) -> None:
-        """`start=False`: nothing runs until `load_in_background` or the first detection."""
+    def __init__(self, languages: Iterable[str]) -> None:
+        """Nothing runs until `load_in_background`, `wait_ready` or the first detection."""
         self.languages = tuple(languages)
         self._lock = threading.Lock()
         self._children = [_Child(g, langs) for g, langs in split_by_script(self.languages)]
         self._loader: threading.Thread | None = None
-        if start:
-            for child in self._children:
-                child.start()
 
     def load_in_background(self) -> None:
-        """Start the children and collect their 'ready' on a thread of its own; a
-        detection meanwhile waits for them (it takes the same lock)."""
+        """Load the models on a thread of its own; a detection meanwhile waits for them
+        (it takes the same lock)."""
         with self._lock:
-            if self._loader is not None:
-                return
-            for child in self._children:
-                if not child.running:
-                    child.start()
-            self._loader = threading.Thread(target=self._load, name="language-models", daemon=True)
-            self._loader.start()
+            if self._loader is None:
+                self._loader = threading.Thread(
+                    target=self._load, name="language-models", daemon=True
+                )
+                self._loader.start()
 
     def _load(self) -> None:
         try:
@@ -210,8 +205,16 @@ class DetectorProcess:
     def wait_ready(self) -> None:
         """Block until the models are loaded; ValueError if the languages were refused."""
         with self._lock:
-            for child in self._children:
-                child.wait_ready()
+            self._ensure_ready()
+
+    def _ensure_ready(self) -> None:
+        """Start every child that is not running before waiting for any: they load at once
+        (at start-up, and again after one died)."""
+        for child in self._children:
+            if not child.running:
+                child.start()
+        for child in self._children:
+            child.wait_ready()
 
     def detect_many(self, texts: Sequence[str]) -> list[str | None]:
         if not texts:
@@ -220,6 +223,7 @@ class DetectorProcess:
         with self._lock:
             for attempt in (1, 2):
                 try:
+                    self._ensure_ready()
                     for child in self._children:  # all at work at once, then collect
                         child.send(batch)
                     answers = [child.receive() for child in self._children]
@@ -266,7 +270,7 @@ def shared_detector(languages: Iterable[str]) -> DetectorProcess:
     with _shared_lock:
         found = _shared.get(key)
         if found is None:
-            found = _shared[key] = DetectorProcess(key, start=False)
+            found = _shared[key] = DetectorProcess(key)
         return found
 
 
