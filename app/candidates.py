@@ -22,6 +22,7 @@ from stories.assign import (
     ReportCandidate,
     background,
     can_reach_report,
+    holds_nearest,
 )
 
 
@@ -192,10 +193,12 @@ class Gatherer:
             cosines = dict(zip(found, sims.tolist(), strict=True))
         # Features and neighbour lists only for reports that can still pass.
         hopeful = {}
+        nearest = neighbours[0].cosine  # `neighbours` come best first
         for rid in wanted:
             present = [i for i in members_of[rid] if i in cosines]  # rows removed meanwhile
+            sims = [cosines[i] for i in present]
             if present and can_reach_report(
-                sum(cosines[i] for i in present) / len(present), self.params
+                sum(sims) / len(sims), self.params, holds_nearest(sims, nearest)
             ):
                 hopeful[rid] = present
         ids = [i for ms in hopeful.values() for i in ms]
@@ -207,7 +210,12 @@ class Gatherer:
                 rid,
                 story_of[rid],
                 tuple(
-                    Member(cosines[i], background(knn[i].tolist(), self.params), feats[i])
+                    Member(
+                        cosines[i],
+                        background(knn[i].tolist(), self.params),
+                        feats[i],
+                        float(knn[i][0]) if len(knn[i]) else float("-inf"),
+                    )
                     for i in members
                 ),
             )

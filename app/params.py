@@ -21,6 +21,7 @@ def thresholds_in_force(identity: ModelIdentity, settings: Settings) -> Threshol
         margin_weight=settings.margin_weight,
         name_weight=settings.name_weight,
         same_language_penalty=settings.same_language_penalty,
+        mutual_bonus=settings.mutual_bonus,
     )
 
 
@@ -34,4 +35,5 @@ def assignment_params(t: Thresholds, settings: Settings) -> Params:
         background=t.background,
         name_weight=t.name_weight,
         same_language_penalty=t.same_language_penalty,
+        mutual_bonus=t.mutual_bonus,
     )

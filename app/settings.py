@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     name_weight: float | None = Field(
         None, ge=0, le=1, description="Override what shared rare names add (report level)."
     )
+    mutual_bonus: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Override what mutual nearest neighbours add (report level).",
+    )
 
     max_text_chars: int = Field(50_000, ge=1, description="Longest accepted `text`.")
     max_title_chars: int = Field(1_000, ge=1, description="Longest accepted `title`.")

@@ -59,7 +59,8 @@ def markdown(results: list[EvalResult], stamp: str, plots: list[str]) -> str:
         "# Clustering quality on the dev data",
         "",
         f"Model `{results[0].model}`, {stamp}. Thresholds: report "
-        f"{th['report']}, story {th['story']}, margin weight {th['margin_weight']} "
+        f"{th['report']}, story {th['story']}, margin weight {th['margin_weight']}, "
+        f"mutual-neighbour bonus {th['mutual_bonus']} "
         f"({th['calibrated_on'][:60]}...). Produced by `make eval` (bench/quality.py).",
         "",
         tables.markdown(results),

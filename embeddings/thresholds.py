@@ -26,6 +26,7 @@ class Thresholds:
     background: float = 0.5  # the model's typical cosine to a snippet's 4 nearest neighbours
     name_weight: float = 0.25  # what shared rare names add to a report-level score
     same_language_penalty: float = 0.0  # what a same-language pair's cosine is marked down
+    mutual_bonus: float = 0.0  # what mutual nearest neighbours add to a report-level score
     calibrated_on: str = "uncalibrated"
 
     def as_dict(self) -> dict[str, float | str]:

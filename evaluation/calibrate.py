@@ -1,6 +1,7 @@
 """`storyline calibrate`: choose a model's thresholds from sweeps over labelled data.
 
-The report threshold (optionally with the margin weight) is chosen on the
+The report threshold (optionally with the margin weight and the mutual-neighbour
+bonus, searched jointly) is chosen on the
 report-labelled sets, then the story threshold on the story-labelled sets with
 that report threshold in place. The objective is the macro mean F1 over
 datasets, so one language (one Tatoeba pair) cannot dominate. A coarse grid
@@ -9,6 +10,7 @@ finds the region and a fine grid (0.01) settles the value.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -77,6 +79,7 @@ def calibrate(
     report_values: Sequence[float] | None = None,
     story_values: Sequence[float] | None = None,
     margin_values: Sequence[float] | None = None,
+    mutual_values: Sequence[float] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Calibration:
     base = base or Settings()
@@ -85,27 +88,30 @@ def calibrate(
     by_level = {lv: [d for d in datasets if lv in d.levels] for lv in ("report", "story")}
     cal.datasets = {lv: [d.name for d in ds] for lv, ds in by_level.items() if ds}
     if by_level["report"]:
-        margins = list(margin_values) if margin_values else [None]
-        best: tuple[float, float, float | None] | None = None  # (F1, report, margin)
-        for m in margins:
-            cfg = base if m is None else base.model_copy(update={"margin_weight": m})
+        # Knobs searched jointly with the report threshold (each changes where it belongs).
+        joint = {
+            k: list(v)
+            for k, v in (("margin_weight", margin_values), ("mutual_bonus", mutual_values))
+            if v
+        }
+        best: tuple[float, float, dict[str, float]] | None = None  # (F1, report, knobs)
+        for combo in itertools.product(*joint.values()):
+            knobs = dict(zip(joint, combo, strict=True))
+            cfg = base.model_copy(update=knobs)
             value, curve, rows = _search(
                 by_level["report"], embedder, "report", cfg, metric, report_values, progress
             )
             for r in rows:
-                r["margin_weight"] = m
+                r.update(knobs)
             cal.rows += rows
             if best is None or curve[value] > best[0]:
-                best = (curve[value], value, m)
+                best = (curve[value], value, knobs)
                 cal.curves["report"] = curve
         assert best is not None
         cal.values["report"], cal.scores["report"] = best[1], best[0]
-        if best[2] is not None:
-            cal.values["margin_weight"], cal.scores["margin_weight"] = best[2], best[0]
-        base = base.model_copy(
-            update={"report_threshold": best[1]}
-            | ({"margin_weight": best[2]} if best[2] is not None else {})
-        )
+        for k, v in best[2].items():
+            cal.values[k], cal.scores[k] = v, best[0]
+        base = base.model_copy(update={"report_threshold": best[1], **best[2]})
     if by_level["story"]:
         value, curve, rows = _search(
             by_level["story"], embedder, "story", base, metric, story_values, progress

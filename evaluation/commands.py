@@ -101,7 +101,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         datasets = _datasets(args.datasets, args.limit)
-        grids = {k: _grid(getattr(args, f"{k}_grid")) for k in ("report", "story", "margin")}
+        grids = {
+            k: _grid(getattr(args, f"{k}_grid")) for k in ("report", "story", "margin", "mutual")
+        }
     except ValueError as exc:
         print(f"storyline calibrate: {exc}", file=sys.stderr)
         return 2
@@ -122,12 +124,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         report_values=grids["report"],
         story_values=grids["story"],
         margin_values=grids["margin"],
+        mutual_values=grids["mutual"],
         progress=progress,
     )
     print(f"model {cal.model_key}")
     print(tables.curve_text(cal.curves, cal.values, args.metric))
+    print("chosen: " + ", ".join(f"{k} {v:g}" for k, v in cal.values.items()))
     chosen = settings.model_copy(
-        update={f"{k}_threshold" if k != "margin_weight" else k: v for k, v in cal.values.items()}
+        update={
+            f"{k}_threshold" if k in ("report", "story") else k: v for k, v in cal.values.items()
+        }
     )
     print("\nat the chosen values:")
     print(tables.text([evaluate(d, embedder, chosen) for d in datasets]))
@@ -161,6 +167,9 @@ def register(sub: Any) -> None:
     cal.add_argument("--report-grid", help="report thresholds: 'a,b,c' or 'lo:hi:step'")
     cal.add_argument("--story-grid", help="story thresholds: 'a,b,c' or 'lo:hi:step'")
     cal.add_argument("--margin-grid", help="also search margin weights: 'a,b,c' or 'lo:hi:step'")
+    cal.add_argument(
+        "--mutual-grid", help="also search mutual-neighbour bonuses: 'a,b,c' or 'lo:hi:step'"
+    )
     cal.add_argument("--limit", type=int, help="only the first N true reports of each dataset")
     cal.add_argument("--json", help="write every sweep point to this JSON file")
     cal.add_argument("--write", action="store_true", help="store the values with the model")

@@ -50,6 +50,7 @@ class Member:
     cosine: float
     background: float  # mean cosine to its own nearest neighbours (see `background`)
     features: Features
+    nearest: float = float("inf")  # cosine to its own nearest neighbour before the new one
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Params:
     background: float = 0.5  # the model's typical neighbour cosine: the margin's zero point
     background_k: int = 4  # neighbours that define a snippet's background
     same_language_penalty: float = 0.0  # same-language cosines run high: what to take off
+    mutual_bonus: float = 0.0  # what being each other's nearest neighbour adds
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,26 @@ def background(neighbour_cosines: Sequence[float], params: Params) -> float:
     return sum(top) / len(top)
 
 
+MUTUAL_TOLERANCE = 1e-5  # the index's and a direct dot product's cosines differ in float32
+
+
+def mutual(other: Member, new_nearest: float) -> bool:
+    """Whether the new snippet and `other` are each other's nearest neighbour: `other` is
+    the closest stored snippet to the new one, and the new one is closer to `other` than
+    anything `other` had before."""
+    return (
+        other.cosine >= new_nearest - MUTUAL_TOLERANCE
+        and other.cosine >= other.nearest - MUTUAL_TOLERANCE
+    )
+
+
 def pair_score(
     new: Features,
     new_background: float,
     other: Member,
     weights: dict[str, float],
     params: Params,
+    new_nearest: float = float("inf"),
 ) -> float:
     """Report-level evidence that two snippets carry the same report.
 
@@ -120,7 +136,13 @@ def pair_score(
     items) than between two in an ordinary neighbourhood. It only subtracts:
     two long news texts far from everything else are not the same report for
     being lonely (rewarding that put unrelated items into one report). Shared
-    rare names and figures add to it.
+    rare names and figures add to it. So does, across languages, being each
+    other's nearest neighbour (the mutual-nearest-neighbour test of bitext
+    mining: a translation is usually the one thing closest to its original in
+    both directions, even where a crowd of look-alikes has pulled the margin
+    down). Within one language the test does not hold: a near paraphrase ("You're
+    a prude." / "He's a prude.") is as often the nearest, and the bonus joined
+    those (docs/quality.md, experiment 9).
     """
     crowd = max(0.0, (new_background + other.background) / 2 - params.background)
     score = other.cosine - params.margin_weight * crowd
@@ -129,6 +151,8 @@ def pair_score(
         score += params.number_weight
     if new.lang == other.features.lang:
         score -= params.same_language_penalty
+    elif params.mutual_bonus and mutual(other, new_nearest):
+        score += params.mutual_bonus
     return score
 
 
@@ -138,20 +162,32 @@ def report_score(
     report: ReportCandidate,
     weights: dict[str, float],
     params: Params,
+    new_nearest: float = float("inf"),
 ) -> float:
     """Average link over the report's members: a snippet must resemble the report as a
     whole, so a chain of look-alikes cannot grow one report without bound."""
-    scores = [pair_score(new, new_background, m, weights, params) for m in report.members]
+    scores = [
+        pair_score(new, new_background, m, weights, params, new_nearest) for m in report.members
+    ]
     return sum(scores) / len(scores) if scores else float("-inf")
 
 
-def can_reach_report(mean_cosine: float, params: Params) -> bool:
+def can_reach_report(mean_cosine: float, params: Params, holds_nearest: bool = True) -> bool:
     """Whether a report whose members' mean cosine to the new snippet is `mean_cosine` can
     reach the report threshold at all. Names and figures add at most `name_weight` +
-    `number_weight` to a pair's cosine (the margin and the language penalty only subtract),
-    so most candidates, other events' reports, are dropped before their names are scored."""
+    `number_weight` to a pair's cosine, mutual nearness `mutual_bonus` only if the report
+    `holds_nearest` (the new snippet's nearest neighbour is a member), and the margin and
+    the language penalty only subtract; so most candidates, other events' reports, are
+    dropped before their names are scored."""
     ceiling = max(params.name_weight, 0.0) + max(params.number_weight, 0.0)
+    if holds_nearest:
+        ceiling += max(params.mutual_bonus, 0.0)
     return mean_cosine + ceiling >= params.report
+
+
+def holds_nearest(member_cosines: Sequence[float], new_nearest: float) -> bool:
+    """Whether one of these members is the new snippet's nearest neighbour (`mutual`)."""
+    return max(member_cosines, default=float("-inf")) >= new_nearest - MUTUAL_TOLERANCE
 
 
 def decide(
@@ -179,16 +215,18 @@ def decide(
 
     weights: dict[str, float] | None = None
     best: Decision | None = None
+    nearest = max((n.cosine for n in neighbours), default=float("inf"))
     for r in reports:
-        if not r.members or not can_reach_report(
-            sum(m.cosine for m in r.members) / len(r.members), params
+        cosines = [m.cosine for m in r.members]
+        if not cosines or not can_reach_report(
+            sum(cosines) / len(cosines), params, holds_nearest(cosines, nearest)
         ):
             continue
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
         if weights is None:
             weights = rarity_weights([new.names, *(n.features.names for n in near)])
-        score = report_score(new, new_background, r, weights, params)
+        score = report_score(new, new_background, r, weights, params, nearest)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
     if best is not None:

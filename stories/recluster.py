@@ -87,11 +87,29 @@ def pair_scores(
     bg: np.ndarray,
     lang: np.ndarray,
     params: Params,
+    nearest: np.ndarray | None = None,
 ) -> np.ndarray:
-    """`assign.pair_score` without the name and figure terms, for all edges at once."""
-    crowd = (bg[a] + bg[b]) / 2 - params.background
+    """`assign.pair_score` without the name and figure terms, for all edges at once.
+
+    `nearest` holds each item's nearest neighbour (position, -1: none): pairs in
+    different languages that are each other's nearest get `mutual_bonus`, as online.
+    """
+    crowd = np.maximum(0.0, (bg[a] + bg[b]) / 2 - params.background)  # only subtracts
     score = cos - params.margin_weight * crowd
-    return (score - params.same_language_penalty * (lang[a] == lang[b])).astype(np.float32)
+    score = score - params.same_language_penalty * (lang[a] == lang[b])
+    if params.mutual_bonus and nearest is not None:
+        mutual = (nearest[a] == b) & (nearest[b] == a) & (lang[a] != lang[b])
+        score = score + params.mutual_bonus * mutual
+    return score.astype(np.float32)
+
+
+def nearest_of(neighbours: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Each row's first valid neighbour (the table is best first), -1 where it has none."""
+    if not valid.shape[1]:
+        return np.full(len(neighbours), -1, dtype=np.int64)
+    first = valid.argmax(axis=1)
+    rows = np.arange(len(neighbours))
+    return np.where(valid[rows, first], neighbours[rows, first], -1).astype(np.int64)
 
 
 def _mutual_best(
@@ -305,7 +323,7 @@ def recluster(
     bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
     a, b, cos = knn_edges(neighbours, sims)
     start = near_copy_groups(n, a, b, cos, lang, params, near_copy)
-    score = pair_scores(a, b, cos, bg, lang, params)
+    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
     floor = params.report - missing_gap
     if bonus is not None:
         reach = params.name_weight + params.number_weight

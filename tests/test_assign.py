@@ -128,6 +128,27 @@ def test_margin_discounts_crowded_pairs() -> None:
     assert busy == pytest.approx(0.8 - 0.3)
 
 
+def test_mutual_nearest_neighbours_across_languages_earn_the_bonus() -> None:
+    p = params(mutual_bonus=0.1)
+    en, ru = feats("where is it from?", "en"), feats("откуда это?", "ru")
+
+    def decide_with(member: Member, others: list[float], p: Params = p) -> str:
+        near = [nb(1, 10, 100, member.cosine, member.features)]
+        near += [nb(2 + i, 20 + i, 200, c, feats(f"other {i}")) for i, c in enumerate(others)]
+        return decide(en, BG, near, [ReportCandidate(10, 100, (member,))], [], p).level
+
+    # 0.72 is below the report threshold (0.78); as each other's nearest it passes
+    assert decide_with(Member(0.72, BG, ru, nearest=0.60), [0.5], P) == "new"
+    assert decide_with(Member(0.72, BG, ru, nearest=0.60), [0.5]) == "report"
+    # the member had something closer before: not mutual
+    assert decide_with(Member(0.72, BG, ru, nearest=0.80), [0.5]) == "new"
+    # the new snippet has something closer: not mutual
+    assert decide_with(Member(0.72, BG, ru, nearest=0.60), [0.75]) == "new"
+    # same language: a near paraphrase is as often the nearest, so no bonus
+    same = Member(0.72, BG, feats("where does it come from?", "en"), nearest=0.60)
+    assert decide_with(same, [0.5]) == "new"
+
+
 def test_background_fills_missing_neighbours_with_the_prior() -> None:
     assert background([0.9, 0.7], P) == pytest.approx((0.9 + 0.7 + 0.5 + 0.5) / 4)
     assert background([0.9, 0.8, 0.7, 0.6, 0.1], P) == pytest.approx(0.75)
@@ -205,11 +226,12 @@ def _reference_report(new: Features, bg: float, neighbours: list[Neighbour],
     window = params.window_seconds
     near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
     weights = rarity_weights([new.names, *(n.features.names for n in near)])
+    nearest = max(n.cosine for n in neighbours)
     best: tuple[float, int] | None = None
     for r in reports:
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
-        score = report_score(new, bg, r, weights, params)
+        score = report_score(new, bg, r, weights, params, nearest)
         if score >= params.report and (best is None or score > best[0]):
             best = (score, r.report_id)
     return best
@@ -231,14 +253,15 @@ def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
     for case in range(400):
         p = params(near_duplicate=1.01, report=float(rng.uniform(0.4, 0.9)),
                    name_weight=float(rng.uniform(0, 0.4)), margin_weight=float(rng.uniform(0, 1)),
-                   same_language_penalty=float(rng.uniform(0, 0.05)))
+                   same_language_penalty=float(rng.uniform(0, 0.05)),
+                   mutual_bonus=float(rng.choice([0.0, rng.uniform(0, 0.2)])))
         new = random_features()
         reports = []
         neighbours = []
         for rid in range(int(rng.integers(1, 6))):
             members = tuple(
                 Member(float(rng.uniform(0.1, 0.95)), float(rng.uniform(0.3, 0.8)),
-                       random_features())
+                       random_features(), float(rng.uniform(0.3, 0.99)))
                 for _ in range(int(rng.integers(1, 4)))
             )
             reports.append(ReportCandidate(rid, rid, members))

@@ -100,3 +100,21 @@ def test_margin_weight_is_searched_with_the_report_threshold(cached: CachedEmbed
     assert sorted(r["margin_weight"] for r in report_rows) == [0.0, 0.75]
     assert [r["knob"] for r in cal.rows].count("story") == 1
     assert f"margin_weight {cal.values['margin_weight']:g} (macro pairwise F1" in cal.note()
+
+
+def test_mutual_bonus_is_searched_jointly_with_the_margin_weight(cached: CachedEmbedder) -> None:
+    cal = calibrate.calibrate(
+        [datasets.seed_story()],
+        cached,
+        report_values=[0.65],
+        story_values=[0.45],
+        margin_values=[0.0, 0.75],
+        mutual_values=[0.0, 0.1],
+    )
+    report_rows = [r for r in cal.rows if r["knob"] == "report"]
+    combos = sorted((r["margin_weight"], r["mutual_bonus"]) for r in report_rows)
+    assert combos == [(0.0, 0.0), (0.0, 0.1), (0.75, 0.0), (0.75, 0.1)]
+    best = max(report_rows, key=lambda r: r["pairwise"]["f1"])["pairwise"]["f1"]
+    assert cal.scores["report"] == best
+    assert cal.values["mutual_bonus"] in (0.0, 0.1)
+    assert f"mutual_bonus {cal.values['mutual_bonus']:g} (macro pairwise F1" in cal.note()

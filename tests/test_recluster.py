@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import faiss
 import numpy as np
 
 from stories.assign import Params
-from stories.recluster import average_linkage, choose_titles, knn_edges, recluster
+from stories.recluster import (
+    average_linkage,
+    choose_titles,
+    knn_edges,
+    nearest_of,
+    pair_scores,
+    recluster,
+)
 
 DAY = 86400.0
 PARAMS = Params(
@@ -113,6 +122,24 @@ def test_near_copies_join_even_in_a_crowd() -> None:
     strict = Params(**{**PARAMS.__dict__, "margin_weight": 2.0})
     got = recluster(copies, nbr, sims, np.zeros(6, dtype=int), np.zeros(6), strict)
     assert len(np.unique(got.reports)) == 1
+
+
+def test_mutual_nearest_neighbours_across_languages_earn_the_bonus() -> None:
+    # 0 (en) and 1 (ru) are each other's nearest; 2 (en) points at 0, which prefers 1;
+    # 3 (ru) and 4 (ru) are mutual but share a language.
+    neighbours = np.array([[1, 2], [0, 2], [0, 1], [4, 0], [3, 0]])
+    sims = np.array([[0.8, 0.7], [0.8, 0.6], [0.7, 0.6], [0.9, 0.1], [0.9, 0.1]], np.float32)
+    valid = np.ones_like(neighbours, dtype=bool)
+    valid[2, 0] = False  # a missing entry is skipped: 2's nearest becomes 1
+    assert nearest_of(neighbours, valid).tolist() == [1, 0, 1, 4, 3]
+    lang = np.array([0, 1, 0, 1, 1])
+    a, b = np.array([0, 0, 1, 3]), np.array([1, 2, 2, 4])
+    cos = np.array([0.8, 0.7, 0.6, 0.9], np.float32)
+    bg = np.full(5, PARAMS.background, np.float32)
+    bonus = dataclasses.replace(PARAMS, mutual_bonus=0.1)
+    plain = pair_scores(a, b, cos, bg, lang, PARAMS, nearest_of(neighbours, valid))
+    got = pair_scores(a, b, cos, bg, lang, bonus, nearest_of(neighbours, valid))
+    assert np.allclose(got - plain, [0.1, 0.0, 0.0, 0.0])
 
 
 def test_edges_are_unordered_and_deduplicated() -> None:
