@@ -144,9 +144,22 @@ def pair_score(
     a prude." / "He's a prude.") is as often the nearest, and the bonus joined
     those (docs/quality.md, experiment 9).
     """
+    return pair_score_without_names(new, new_background, other, params, new_nearest) + (
+        params.name_weight * shared_name_evidence(new.names, other.features.names, weights)
+    )
+
+
+def pair_score_without_names(
+    new: Features,
+    new_background: float,
+    other: Member,
+    params: Params,
+    new_nearest: float = float("inf"),
+) -> float:
+    """`pair_score` less its name term, which alone needs the neighbourhood's name weights
+    and costs more than the rest together."""
     crowd = max(0.0, (new_background + other.background) / 2 - params.background)
     score = other.cosine - params.margin_weight * crowd
-    score += params.name_weight * shared_name_evidence(new.names, other.features.names, weights)
     if new.numbers & other.features.numbers:
         score += params.number_weight
     if new.lang == other.features.lang:
@@ -217,16 +230,24 @@ def decide(
     best: Decision | None = None
     nearest = max((n.cosine for n in neighbours), default=float("inf"))
     for r in reports:
-        cosines = [m.cosine for m in r.members]
-        if not cosines or not can_reach_report(
-            sum(cosines) / len(cosines), params, holds_nearest(cosines, nearest)
-        ):
+        if not r.members:
             continue
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
+        # Names add at most `name_weight` to each pair: a report that cannot pass, or cannot
+        # beat the best so far (ties keep the earlier), even so is not name-scored.
+        bases = [
+            pair_score_without_names(new, new_background, m, params, nearest) for m in r.members
+        ]
+        ceiling = sum(bases) / len(bases) + max(params.name_weight, 0.0) + 1e-9  # rounding
+        if ceiling < params.report or (best is not None and ceiling <= best.score):
+            continue
         if weights is None:
             weights = rarity_weights([new.names, *(n.features.names for n in near)])
-        score = report_score(new, new_background, r, weights, params, nearest)
+        score = sum(
+            b + params.name_weight * shared_name_evidence(new.names, m.features.names, weights)
+            for b, m in zip(bases, r.members, strict=True)
+        ) / len(bases)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
     if best is not None:
