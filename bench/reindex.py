@@ -307,6 +307,7 @@ def cluster_only(n: int) -> dict:
         background=0.5,
         name_weight=0.1,
         same_language_penalty=0.04,
+        mutual_bonus=0.05,
     )
     started = time.perf_counter()
     got = recluster(vecs, nbr, sims, data["lang"], data["published"], params)
