@@ -87,22 +87,9 @@ def test_write_a_new_model_starts_from_the_fallback(tmp_path: Path) -> None:
     assert Thresholds(**numbers, calibrated_on=entry["calibrated_on"]).report == 0.7
 
 
-def test_margin_weight_is_searched_with_the_report_threshold(cached: CachedEmbedder) -> None:
-    cal = calibrate.calibrate(
-        [datasets.seed_story()],
-        cached,
-        report_values=[0.65],
-        story_values=[0.45],
-        margin_values=[0.0, 0.75],
-    )
-    assert cal.values["margin_weight"] in (0.0, 0.75) and cal.values["report"] == 0.65
-    report_rows = [r for r in cal.rows if r["knob"] == "report"]
-    assert sorted(r["margin_weight"] for r in report_rows) == [0.0, 0.75]
-    assert [r["knob"] for r in cal.rows].count("story") == 1
-    assert f"margin_weight {cal.values['margin_weight']:g} (macro pairwise F1" in cal.note()
-
-
-def test_mutual_bonus_is_searched_jointly_with_the_margin_weight(cached: CachedEmbedder) -> None:
+def test_margin_weight_and_mutual_bonus_are_searched_with_the_report_threshold(
+    cached: CachedEmbedder,
+) -> None:
     cal = calibrate.calibrate(
         [datasets.seed_story()],
         cached,
@@ -116,5 +103,8 @@ def test_mutual_bonus_is_searched_jointly_with_the_margin_weight(cached: CachedE
     assert combos == [(0.0, 0.0), (0.0, 0.1), (0.75, 0.0), (0.75, 0.1)]
     best = max(report_rows, key=lambda r: r["pairwise"]["f1"])["pairwise"]["f1"]
     assert cal.scores["report"] == best
-    assert cal.values["mutual_bonus"] in (0.0, 0.1)
-    assert f"mutual_bonus {cal.values['mutual_bonus']:g} (macro pairwise F1" in cal.note()
+    assert cal.values["report"] == 0.65
+    assert cal.values["margin_weight"] in (0.0, 0.75) and cal.values["mutual_bonus"] in (0.0, 0.1)
+    assert [r["knob"] for r in cal.rows].count("story") == 1  # once, at the chosen values
+    for knob in ("margin_weight", "mutual_bonus"):
+        assert f"{knob} {cal.values[knob]:g} (macro pairwise F1" in cal.note()
