@@ -1,11 +1,11 @@
 """`storyline calibrate`: choose a model's thresholds from sweeps over labelled data.
 
 The report threshold (optionally with the margin weight and the mutual-neighbour
-bonus, searched jointly) is chosen on the
-report-labelled sets, then the story threshold on the story-labelled sets with
-that report threshold in place. The objective is the macro mean F1 over
-datasets, so one language (one Tatoeba pair) cannot dominate. A coarse grid
-finds the region and a fine grid (0.01) settles the value.
+bonus, searched jointly) is chosen on the report-labelled sets, then the story
+threshold on the story-labelled sets with that report threshold in place. The
+objective is the macro mean F1 over datasets, so one language (one Tatoeba pair)
+cannot dominate. A coarse grid finds the region and a fine grid (0.01) settles
+the value.
 """
 
 from __future__ import annotations

@@ -244,10 +244,7 @@ def decide(
             continue
         if weights is None:
             weights = rarity_weights([new.names, *(n.features.names for n in near)])
-        score = sum(
-            b + params.name_weight * shared_name_evidence(new.names, m.features.names, weights)
-            for b, m in zip(bases, r.members, strict=True)
-        ) / len(bases)
+        score = report_score(new, new_background, r, weights, params, nearest)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
     if best is not None:
