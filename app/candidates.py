@@ -15,6 +15,7 @@ from app.features import FeatureCache, features_of
 from storage.records import NewSnippet, ReportState, StoryState
 from storage.sqlite import SQLiteRepository
 from stories.assign import (
+    MUTUAL_TOLERANCE,
     Features,
     Member,
     Neighbour,
@@ -22,6 +23,7 @@ from stories.assign import (
     ReportCandidate,
     background,
     can_reach_report,
+    fit,
     holds_nearest,
 )
 
@@ -50,6 +52,7 @@ class BatchState:
     stored_knn: dict[int, np.ndarray] = field(default_factory=dict)
     stored_vectors: dict[int, np.ndarray] = field(default_factory=dict)
     stored_members: dict[int, list[int]] = field(default_factory=dict)
+    moved: dict[int, int] = field(default_factory=dict)  # stored snippet -> its new report
     _order: list[Earlier] = field(default_factory=list)
     _matrix: np.ndarray | None = None
 
@@ -99,6 +102,9 @@ class Gatherer:
             out[sid] = features_of(row.title, row.text, row.lang, row.published_at)
             self.features.put(sid, out[sid])
         return out
+
+    def published_at(self, snippet_id: int) -> float:
+        return self._features([snippet_id])[snippet_id].published_at
 
     def knn_of(self, ids: list[int], batch: BatchState) -> dict[int, np.ndarray]:
         """Fresh lists: this batch's updates first, then what storage held at its start."""
@@ -205,6 +211,10 @@ class Gatherer:
         feats = self._features([i for i in ids if i not in batch.by_id])
         feats.update({i: batch.by_id[i].features for i in ids if i in batch.by_id})
         knn = self.knn_of(ids, batch)
+        bg = {i: background(knn[i].tolist(), self.params) for i in ids}
+        fits = {}
+        if self.params.rehome:
+            fits = self._fits(hopeful, nearest, cosines, vectors, bg, feats)
         return [
             ReportCandidate(
                 rid,
@@ -212,15 +222,45 @@ class Gatherer:
                 tuple(
                     Member(
                         cosines[i],
-                        background(knn[i].tolist(), self.params),
+                        bg[i],
                         feats[i],
                         float(knn[i][0]) if len(knn[i]) else float("-inf"),
+                        i,
+                        fits.get(i, float("inf")),
                     )
                     for i in members
                 ),
             )
             for rid, members in hopeful.items()
         ]
+
+    def _fits(
+        self,
+        hopeful: dict[int, list[int]],
+        nearest: float,
+        cosines: dict[int, float],
+        vectors: dict[int, np.ndarray],
+        bg: dict[int, float],
+        feats: dict[int, Features],
+    ) -> dict[int, float]:
+        """`assign.fit` of the new snippet's nearest neighbour, when it shares a report:
+        the one member `assign.rehome` can move (a mutual pair needs the nearest)."""
+        out = {}
+        for members in hopeful.values():
+            if len(members) < 2:
+                continue
+            for a in members:
+                if cosines[a] < nearest - MUTUAL_TOLERANCE:
+                    continue
+                others = [o for o in members if o != a]
+                sims = np.vstack([vectors[o] for o in others]) @ vectors[a]
+                out[a] = fit(
+                    feats[a],
+                    bg[a],
+                    [Member(float(c), bg[o], feats[o]) for c, o in zip(sims, others, strict=True)],
+                    self.params,
+                )
+        return out
 
     def refresh_knn(self, neighbours: list[Neighbour], batch: BatchState) -> None:
         """The new snippet may now be among its neighbours' nearest: update their lists.

@@ -36,4 +36,5 @@ def assignment_params(t: Thresholds, settings: Settings) -> Params:
         name_weight=t.name_weight,
         same_language_penalty=t.same_language_penalty,
         mutual_bonus=t.mutual_bonus,
+        rehome=settings.rehome_reports,
     )

@@ -111,6 +111,7 @@ class Pipeline:
                 self.embedder.identity.key,
                 batch.knn,
                 merges=batch.merged,
+                moves=batch.moved,
             )
             ids = np.array([r.id for r in batch.rows], dtype=np.int64)
             self.index.add(ids, np.vstack([r.vector for r in batch.rows]))
@@ -119,6 +120,9 @@ class Pipeline:
         for p in pending:
             if p.outcome is not None and p.outcome.story_id in batch.merged:
                 p.outcome = dataclasses.replace(p.outcome, story_id=batch.alias(p.outcome.story_id))
+            moved = p.outcome is not None and batch.by_id.get(p.outcome.id)
+            if moved and p.outcome is not None and moved.row.report_id != p.outcome.report_id:
+                p.outcome = dataclasses.replace(p.outcome, report_id=moved.row.report_id)
         for p in pending:
             if p.repeat_of is not None:
                 first = p.repeat_of.outcome
@@ -282,6 +286,8 @@ class Pipeline:
         batch.reports[report.id] = report
         report.snippet_count += 1
         report.first_seen = min(report.first_seen, p.published_at)
+        if decision.moved_snippet is not None:
+            self._move(decision.moved_snippet, report, batch)
 
         story.snippet_count += 1
         story.first_seen = min(story.first_seen, p.published_at)
@@ -318,6 +324,26 @@ class Pipeline:
         batch.rows.append(row)
         batch.add(Earlier(row, p.features))
         p.outcome = Outcome(snippet_id, story.id, report.id, p.lang, status)
+
+    def _move(self, snippet_id: int, to: ReportState, batch: BatchState) -> None:
+        """A report member leaves for `to` (`assign.rehome`): counts, caches and the row."""
+        earlier = batch.by_id.get(snippet_id)
+        if earlier is not None:
+            source, published = earlier.row.report_id, earlier.row.published_at
+            earlier.row.report_id = to.id
+        else:
+            source = batch.stored_place[snippet_id][0]
+            published = self.gather.published_at(snippet_id)
+            batch.moved[snippet_id] = to.id
+            batch.stored_place[snippet_id] = (to.id, to.story_id)
+            batch.stored_members.setdefault(to.id, []).append(snippet_id)
+            if snippet_id in batch.stored_members.get(source, []):
+                batch.stored_members[source].remove(snippet_id)
+        if source not in batch.reports:
+            batch.reports.update(self.repo.report_states([source]))
+        batch.reports[source].snippet_count -= 1
+        to.snippet_count += 1
+        to.first_seen = min(to.first_seen, published)
 
     @staticmethod
     def _mass(state: StoryState) -> StoryMass:

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         le=1,
         description="Override what mutual nearest neighbours add (report level).",
     )
+    rehome_reports: bool = Field(
+        True,
+        description="Let a snippet's arriving translation pull it out of a report it joined "
+        "before (report level, online).",
+    )
 
     max_text_chars: int = Field(50_000, ge=1, description="Longest accepted `text`.")
     max_title_chars: int = Field(1_000, ge=1, description="Longest accepted `title`.")

@@ -318,11 +318,13 @@ class SQLiteRepository:
         model: str,
         knn_updates: dict[int, np.ndarray] | None = None,
         merges: dict[int, int] | None = None,
+        moves: dict[int, int] | None = None,
     ) -> None:
         """Snippets, their vectors and every story/report they touched, in one transaction.
 
         `merges` maps retired story ids to their survivors: their snippets and
-        reports move over and the retired row stays behind as a redirect.
+        reports move over and the retired row stays behind as a redirect. `moves`
+        maps stored snippets to the report they now belong to (same story).
         """
         with self._writer_lock:
             cur = self._writer.cursor()
@@ -359,6 +361,11 @@ class SQLiteRepository:
                         for s in snippets
                     ],
                 )
+                if moves:
+                    cur.executemany(
+                        "UPDATE snippets SET report_id = ? WHERE id = ?",
+                        [(int(r), int(k)) for k, r in moves.items()],
+                    )
                 if knn_updates:
                     cur.executemany(
                         "UPDATE snippets SET knn_sims = ? WHERE id = ?",

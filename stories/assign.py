@@ -51,6 +51,9 @@ class Member:
     background: float  # mean cosine to its own nearest neighbours (see `background`)
     features: Features
     nearest: float = float("inf")  # cosine to its own nearest neighbour before the new one
+    snippet_id: int = -1
+    # Its mean name-free score to the rest of its report (`fit`); inf: alone or not computed.
+    fit: float = float("inf")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Params:
     background_k: int = 4  # neighbours that define a snippet's background
     same_language_penalty: float = 0.0  # same-language cosines run high: what to take off
     mutual_bonus: float = 0.0  # what being each other's nearest neighbour adds
+    rehome: bool = False  # may a mutual pair pull a member out of its report (`rehome`)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class Decision:
     score: float = 0.0
     matched_snippet: int | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    moved_snippet: int | None = None  # a stored member that leaves its report for the new one
 
 
 def in_window(published_at: float, first_seen: float, last_seen: float, window: float) -> bool:
@@ -247,6 +252,10 @@ def decide(
         score = report_score(new, new_background, r, weights, params, nearest)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
+    if best is None and params.rehome:
+        if weights is None:
+            weights = rarity_weights([new.names, *(n.features.names for n in near)])
+        best = rehome(new, new_background, reports, nearest, weights, params)
     if best is not None:
         return best
 
@@ -260,6 +269,55 @@ def decide(
         top = max(live, key=lambda s: s.cosine)
         return Decision("story", None, top.story_id, top.cosine)
     return Decision("new")
+
+
+def fit(
+    member: Features, member_background: float, others: Sequence[Member], params: Params
+) -> float:
+    """How well a report member fits the rest of its report: its mean pair score to the
+    others without names and the mutual bonus (what `rehome` weighs a newcomer against)."""
+    if not others:
+        return float("inf")
+    return sum(pair_score_without_names(member, member_background, o, params) for o in others) / (
+        len(others)
+    )
+
+
+def rehome(
+    new: Features,
+    new_background: float,
+    reports: list[ReportCandidate],
+    nearest: float,
+    weights: dict[str, float],
+    params: Params,
+) -> Decision | None:
+    """A report that joined a snippet before its translation arrived can still give it up.
+
+    Online, a sentence whose translation has not come yet may join the closest thing
+    there is. When the translation arrives, the two are each other's nearest
+    neighbours, but the report as a whole (average link) keeps the newcomer out. If
+    the pair passes the report threshold and the member resembles the newcomer more
+    than it resembles the rest of its report, the member leaves with the newcomer for
+    a new report in the same story.
+    """
+    window = params.window_seconds
+    best: Decision | None = None
+    for r in reports:
+        if len(r.members) < 2:
+            continue
+        for m in r.members:
+            if (
+                m.fit == float("inf")
+                or m.features.lang == new.lang
+                or abs(m.features.published_at - new.published_at) > window
+                or not mutual(m, nearest)
+            ):
+                continue
+            score = pair_score(new, new_background, m, weights, params, nearest)
+            plain = pair_score_without_names(new, new_background, m, params)
+            if score >= params.report and plain > m.fit and (best is None or score > best.score):
+                best = Decision("report", None, r.story_id, score, moved_snippet=m.snippet_id)
+    return best
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ from stories.assign import (
     background,
     coherence,
     decide,
+    fit,
     merges,
+    rehome,
     report_score,
     survivor,
 )
@@ -147,6 +149,38 @@ def test_mutual_nearest_neighbours_across_languages_earn_the_bonus() -> None:
     # same language: a near paraphrase is as often the nearest, so no bonus
     same = Member(0.72, BG, feats("where does it come from?", "en"), nearest=0.60)
     assert decide_with(same, [0.5]) == "new"
+
+
+def test_a_translation_arriving_late_takes_its_original_out_of_a_report() -> None:
+    """A (ru) joined C (en) before its translation B (en) came; B and A are each other's
+    nearest, but B against {A, C} on average cannot pass."""
+    p = params(report=0.65, mutual_bonus=0.05, rehome=True)
+    a_feats, c_feats = feats("он устал", "ru"), feats("she was tired", "en")
+    b = feats("he is tired", "en")
+    a_fit = fit(a_feats, BG, [Member(0.66, BG, c_feats)], p)
+    assert a_fit == pytest.approx(0.66)
+
+    def report(a_fit: float, a_cos: float = 0.85, a_nearest: float = 0.66) -> ReportCandidate:
+        a = Member(a_cos, BG, a_feats, nearest=a_nearest, snippet_id=1, fit=a_fit)
+        return ReportCandidate(10, 100, (a, Member(0.30, BG, c_feats, snippet_id=2)))
+
+    def neighbours(a_cos: float = 0.85) -> list[Neighbour]:
+        return [nb(1, 10, 100, a_cos, a_feats), nb(2, 10, 100, 0.30, c_feats)]
+
+    d = decide(b, BG, neighbours(), [report(a_fit)], [], p)
+    assert (d.level, d.report_id, d.story_id, d.moved_snippet) == ("report", None, 100, 1)
+    # without the switch, or when A fits its report better than B, nothing moves
+    assert decide(b, BG, neighbours(), [report(a_fit)], [], params(report=0.65)).level == "new"
+    assert decide(b, BG, neighbours(), [report(0.9)], [], p).moved_snippet is None
+    # A had something closer than B before (not mutual): it stays
+    assert decide(b, BG, neighbours(), [report(a_fit, a_nearest=0.9)], [], p).level == "new"
+    # the pair itself must pass the report threshold
+    weak = decide(b, BG, neighbours(0.55), [report(0.3, a_cos=0.55, a_nearest=0.5)], [], p)
+    assert weak.moved_snippet is None
+    # same language: no mutual evidence, no move
+    same = ReportCandidate(10, 100, (Member(0.85, BG, feats("he was tired", "en"), 0.66, 1, 0.5),
+                                     Member(0.40, BG, c_feats, snippet_id=2)))
+    assert rehome(b, BG, [same], 0.85, {}, p) is None
 
 
 def test_background_fills_missing_neighbours_with_the_prior() -> None:
