@@ -253,9 +253,7 @@ def decide(
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
     if best is None and params.rehome:
-        if weights is None:
-            weights = rarity_weights([new.names, *(n.features.names for n in near)])
-        best = rehome(new, new_background, reports, nearest, weights, params)
+        best = rehome(new, new_background, reports, nearest, near, params)
     if best is not None:
         return best
 
@@ -288,7 +286,7 @@ def rehome(
     new_background: float,
     reports: list[ReportCandidate],
     nearest: float,
-    weights: dict[str, float],
+    near: list[Neighbour],
     params: Params,
 ) -> Decision | None:
     """A report that joined a snippet before its translation arrived can still give it up.
@@ -302,6 +300,7 @@ def rehome(
     """
     window = params.window_seconds
     best: Decision | None = None
+    weights: dict[str, float] | None = None  # `near`'s name rarity, only if a pair qualifies
     for r in reports:
         if len(r.members) < 2:
             continue
@@ -313,6 +312,8 @@ def rehome(
                 or not mutual(m, nearest)
             ):
                 continue
+            if weights is None:
+                weights = rarity_weights([new.names, *(n.features.names for n in near)])
             score = pair_score(new, new_background, m, weights, params, nearest)
             plain = pair_score_without_names(new, new_background, m, params)
             if score >= params.report and plain > m.fit and (best is None or score > best.score):

@@ -180,7 +180,7 @@ def test_a_translation_arriving_late_takes_its_original_out_of_a_report() -> Non
     # same language: no mutual evidence, no move
     same = ReportCandidate(10, 100, (Member(0.85, BG, feats("he was tired", "en"), 0.66, 1, 0.5),
                                      Member(0.40, BG, c_feats, snippet_id=2)))
-    assert rehome(b, BG, [same], 0.85, {}, p) is None
+    assert rehome(b, BG, [same], 0.85, [], p) is None
 
 
 def test_background_fills_missing_neighbours_with_the_prior() -> None:
