@@ -15,7 +15,6 @@ from app.features import FeatureCache, features_of
 from storage.records import NewSnippet, ReportState, StoryState
 from storage.sqlite import SQLiteRepository
 from stories.assign import (
-    MUTUAL_TOLERANCE,
     Features,
     Member,
     Neighbour,
@@ -25,6 +24,7 @@ from stories.assign import (
     can_reach_report,
     fit,
     holds_nearest,
+    is_nearest,
 )
 
 
@@ -250,7 +250,7 @@ class Gatherer:
             if len(members) < 2:
                 continue
             for a in members:
-                if cosines[a] < nearest - MUTUAL_TOLERANCE:
+                if not is_nearest(cosines[a], nearest):
                     continue
                 others = [o for o in members if o != a]
                 sims = np.vstack([vectors[o] for o in others]) @ vectors[a]

@@ -118,11 +118,16 @@ class Pipeline:
             for e in batch.by_id.values():
                 self.features.put(e.row.id, e.features)
         for p in pending:
-            if p.outcome is not None and p.outcome.story_id in batch.merged:
-                p.outcome = dataclasses.replace(p.outcome, story_id=batch.alias(p.outcome.story_id))
-            moved = p.outcome is not None and batch.by_id.get(p.outcome.id)
-            if moved and p.outcome is not None and moved.row.report_id != p.outcome.report_id:
-                p.outcome = dataclasses.replace(p.outcome, report_id=moved.row.report_id)
+            out = p.outcome
+            if out is None:
+                continue
+            if out.story_id in batch.merged:
+                out = dataclasses.replace(out, story_id=batch.alias(out.story_id))
+            earlier = batch.by_id.get(out.id)
+            if earlier is not None and earlier.row.report_id != out.report_id:
+                # re-homed by a later item of this batch (`assign.rehome`)
+                out = dataclasses.replace(out, report_id=earlier.row.report_id)
+            p.outcome = out
         for p in pending:
             if p.repeat_of is not None:
                 first = p.repeat_of.outcome

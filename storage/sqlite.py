@@ -432,17 +432,8 @@ class SQLiteRepository:
     def get_snippet(self, snippet_id: int) -> SnippetRow | None:
         return self.snippets([snippet_id]).get(snippet_id)
 
-    def story_snippets(
-        self, story_id: int, report_ids: Sequence[int] | None = None
-    ) -> list[SnippetRow]:
-        """A story's snippets (only those of `report_ids` when given), oldest first."""
-        if report_ids is None:
-            rows = self._read.execute(
-                f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE story_id = ? "
-                "ORDER BY published_at, id",
-                (story_id,),
-            ).fetchall()
-            return [_snippet(r) for r in rows]
+    def story_snippets(self, story_id: int, report_ids: Sequence[int]) -> list[SnippetRow]:
+        """The snippets of these reports of a story (a page of its view), oldest first."""
         out: list[SnippetRow] = []
         for chunk in _chunks(_storable(report_ids)):
             q = ",".join("?" * len(chunk))

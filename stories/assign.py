@@ -116,13 +116,17 @@ def background(neighbour_cosines: Sequence[float], params: Params) -> float:
 MUTUAL_TOLERANCE = 1e-5  # the index's and a direct dot product's cosines differ in float32
 
 
+def is_nearest(cosine: float, new_nearest: float) -> bool:
+    """Whether a stored snippet at `cosine` is the new one's nearest neighbour."""
+    return cosine >= new_nearest - MUTUAL_TOLERANCE
+
+
 def mutual(other: Member, new_nearest: float) -> bool:
     """Whether the new snippet and `other` are each other's nearest neighbour: `other` is
     the closest stored snippet to the new one, and the new one is closer to `other` than
     anything `other` had before."""
-    return (
-        other.cosine >= new_nearest - MUTUAL_TOLERANCE
-        and other.cosine >= other.nearest - MUTUAL_TOLERANCE
+    return is_nearest(other.cosine, new_nearest) and other.cosine >= (
+        other.nearest - MUTUAL_TOLERANCE
     )
 
 
@@ -205,7 +209,7 @@ def can_reach_report(mean_cosine: float, params: Params, holds_nearest: bool = T
 
 def holds_nearest(member_cosines: Sequence[float], new_nearest: float) -> bool:
     """Whether one of these members is the new snippet's nearest neighbour (`mutual`)."""
-    return max(member_cosines, default=float("-inf")) >= new_nearest - MUTUAL_TOLERANCE
+    return is_nearest(max(member_cosines, default=float("-inf")), new_nearest)
 
 
 def decide(
