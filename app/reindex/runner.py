@@ -71,7 +71,8 @@ class Reindex:
             return self.service.embedder
         s = self.service.settings
         if s.model_process:  # as the service runs its own model: see embeddings/process.py
-            return EmbedderProcess(spec, threads=s.embed_threads, device=s.device)
+            workers, threads = s.model_layout()
+            return EmbedderProcess(spec, threads=threads, device=s.device, workers=workers)
         return load_embedder(spec, threads=s.embed_threads, device=s.device)
 
     def __call__(self, handle: JobHandle) -> dict[str, Any]:
