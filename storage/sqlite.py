@@ -191,6 +191,15 @@ class SQLiteRepository:
                 out[row[1]] = _snippet(row)
         return out
 
+    def stored_external_ids(self, external_ids: Sequence[str]) -> set[str]:
+        """Which of these are stored, on the calling thread's read connection."""
+        out: set[str] = set()
+        for chunk in _chunks(list(external_ids)):
+            q = ",".join("?" * len(chunk))
+            sql = f"SELECT external_id FROM snippets WHERE external_id IN ({q})"
+            out.update(row[0] for row in self._read.execute(sql, chunk))
+        return out
+
     def by_hash(self, content_hash: str) -> list[SnippetRow]:
         rows = self._writer.execute(
             f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE content_hash = ? ORDER BY id",

@@ -72,7 +72,8 @@ def test_service_benchmark_tiny_run_writes_every_figure(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     res = json.loads(out.read_text())
     figures = res["summary"]["figures"]
-    for key in ("raw_embed_per_s", "http_ingest_per_s", "ingest_ratio", "single_post_p50_ms",
+    for key in ("raw_embed_per_s", "raw_processes_per_s", "http_ingest_per_s", "ingest_ratio",
+                "ingest_ratio_to_processes", "single_post_p50_ms",
                 "single_post_p99_ms", "get_story_p50_ms", "get_story_p99_ms", "restart_s",
                 "restart_after_kill_s", "rss_bytes_per_snippet"):  # fmt: skip
         assert isinstance(figures[key], float), key

@@ -159,3 +159,56 @@ def test_a_repeated_external_id_is_not_embedded_again(
         assert counting.texts == ["Wildfires spread in Greece."]  # the stored one was not
     finally:
         svc.close()
+
+
+class Failing(Counting):
+    """The real model, but its first call fails."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not self.texts:
+            self.texts.append("(failed)")
+            raise RuntimeError("model process died")
+        return super().embed(texts)
+
+
+def test_snippets_are_embedded_once_as_they_arrive_and_the_writer_uses_those_vectors(
+    settings: Settings, embedder: Embedder
+) -> None:
+    counting = Counting(embedder)
+    svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    try:
+        counting.texts.clear()
+        items = unrelated()
+        outcomes = svc.ingest(items)
+        assert [o.status for o in outcomes] == ["created"] * len(items)
+        assert len(counting.texts) == len(items)  # handed ahead at submit, not again
+        stored = svc.repo.vectors([o.id for o in outcomes])
+        np.testing.assert_allclose(
+            np.vstack([stored[o.id] for o in outcomes]),
+            embedder.embed([it.text for it in items]),
+            atol=1e-5,
+        )
+    finally:
+        svc.close()
+
+
+def test_vectors_from_a_replaced_model_or_a_failed_call_are_embedded_again(
+    settings: Settings, embedder: Embedder
+) -> None:
+    svc = Service(settings, embedder=embedder)
+    try:
+        pipeline = svc.pipeline
+        items = unrelated()
+        pipeline.embed_ahead(items[:4])  # by the model in place when they arrived
+        swapped = Counting(embedder)
+        pipeline.embedder = swapped  # type: ignore[assignment]  # as a re-index swap does
+        assert [o.status for o in pipeline.process(items[:4])] == ["created"] * 4
+        assert len(swapped.texts) == 4  # embedded again by the model now in place
+        failing = Failing(embedder)
+        pipeline.embedder = failing  # type: ignore[assignment]
+        pipeline.embed_ahead(items[4:8])  # this call fails on the embedding thread
+        assert [o.status for o in pipeline.process(items[4:8])] == ["created"] * 4
+        assert failing.texts[0] == "(failed)" and len(failing.texts) == 5
+        assert not pipeline._ahead  # nothing handed is left behind
+    finally:
+        svc.close()
