@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 
 import numpy as np
@@ -18,9 +19,17 @@ import numpy as np
 from embeddings.base import Embedder
 
 
+class StaleModel(RuntimeError):
+    """The model a request was queued for has been replaced (a re-index swap)."""
+
+
 class EmbedQueue:
-    def __init__(self, batch: int) -> None:
+    def __init__(self, batch: int, current: Callable[[Embedder], bool] = lambda e: True) -> None:
+        """`current(embedder)`: whether requests queued for `embedder` are still wanted;
+        those that are not fail with StaleModel instead of calling a model that may have
+        been closed (a call would start its process again)."""
         self.batch = batch
+        self._current = current
         self._pending: deque[tuple[Embedder, list[str], Future[np.ndarray]]] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -57,6 +66,10 @@ class EmbedQueue:
     def _run(self) -> None:
         while True:
             embedder, group = self._take()
+            if not self._current(embedder):
+                for _, future in group:
+                    future.set_exception(StaleModel("the model was replaced; embed again"))
+                continue
             try:
                 vectors = embedder.embed([t for texts, _ in group for t in texts])
             except BaseException as exc:  # each waiting batch re-embeds and reports it

@@ -94,7 +94,7 @@ class Pipeline:
         self.features = FeatureCache()
         self.gather = Gatherer(repo, self.features, params, knn, max_reports, members_per_report)
         self._ahead: dict[int, tuple[Incoming, Embedder, Future[np.ndarray], int]] = {}
-        self._embed_queue = EmbedQueue(embed_batch)
+        self._embed_queue = EmbedQueue(embed_batch, current=lambda e: e is self.embedder)
         self._ahead_lock = threading.Lock()  # request threads hand, the writer takes
         self._reset_ids()
 

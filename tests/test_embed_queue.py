@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from app.embed_queue import EmbedQueue
+from app.embed_queue import EmbedQueue, StaleModel
 from embeddings import ModelIdentity
 
 
@@ -82,3 +82,20 @@ def test_a_failed_call_fails_each_of_its_requests_and_the_queue_goes_on() -> Non
         with pytest.raises(RuntimeError, match="model broke"):
             f.result(10)
     assert queue.submit(model, ["d"]).result(10)[:, 1].tolist() == [3]
+
+
+def test_requests_for_a_replaced_model_fail_without_calling_it() -> None:
+    old, new = Recording("old"), Recording("new")
+    in_place = [old]
+    old.release.clear()
+    queue = EmbedQueue(batch=10, current=lambda e: e is in_place[0])
+    first = queue.submit(old, ["a"])
+    assert old.started.wait(5)
+    stale = queue.submit(old, ["b"])
+    in_place[0] = new  # the swap, while the first call runs
+    old.release.set()
+    first.result(10)  # the call under way finishes
+    with pytest.raises(StaleModel):
+        stale.result(10)
+    assert old.calls == [["a"]]
+    assert queue.submit(new, ["c"]).result(10).shape == (1, 2)
