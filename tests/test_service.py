@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -33,8 +34,16 @@ class Counting:
 
 
 def incoming(text: str, ext: str | None = None, lang: str | None = None) -> Incoming:
-    return Incoming(title=None, text=text, lang=lang, source=None, url=None,
-                    published_at=None, external_id=ext, received_at=time.time())
+    return Incoming(
+        title=None,
+        text=text,
+        lang=lang,
+        source=None,
+        url=None,
+        published_at=None,
+        external_id=ext,
+        received_at=time.time(),
+    )
 
 
 def unrelated() -> list[Incoming]:
@@ -108,8 +117,9 @@ def test_another_model_refuses_the_data(settings: Settings, embedder: Embedder) 
         Service(settings, embedder=other)  # type: ignore[arg-type]
 
 
-def test_second_writer_on_the_same_folder_is_refused(service: Service, settings: Settings,
-                                                     embedder: Embedder) -> None:
+def test_second_writer_on_the_same_folder_is_refused(
+    service: Service, settings: Settings, embedder: Embedder
+) -> None:
     with pytest.raises(DataDirBusy, match="in use"):
         Service(settings, embedder=embedder)
 
@@ -121,7 +131,7 @@ def test_concurrent_submissions_share_one_writer(service: Service) -> None:
 
     def client(k: int) -> None:
         # every client sends all items, rotated, with the same external ids
-        mine = items[k % len(items):] + items[: k % len(items)]
+        mine = items[k % len(items) :] + items[: k % len(items)]
         out = service.ingest(mine)
         with lock:
             results.extend(out)
@@ -140,25 +150,28 @@ def test_concurrent_submissions_share_one_writer(service: Service) -> None:
     assert len(service.index) == 12
 
 
-def test_a_repeated_external_id_is_not_embedded_again(
-    settings: Settings, embedder: Embedder
-) -> None:
+@pytest.fixture
+def counted(settings: Settings, embedder: Embedder) -> Iterator[tuple[Service, Counting]]:
+    """A service on the real model that counts what it embeds."""
     counting = Counting(embedder)
     svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
-    try:
-        first = svc.ingest([incoming("Floods hit southern Spain.", "f-1", "en")])
-        counting.texts.clear()
-        again = svc.ingest(
-            [
-                incoming("Floods hit southern Spain.", "f-1", "en"),
-                incoming("Wildfires spread in Greece.", "f-2", "en"),
-            ]
-        )
-        assert [o.status for o in again] == ["exists", "created"]
-        assert again[0].id == first[0].id
-        assert counting.texts == ["Wildfires spread in Greece."]  # the stored one was not
-    finally:
-        svc.close()
+    yield svc, counting
+    svc.close()
+
+
+def test_a_repeated_external_id_is_not_embedded_again(counted: tuple[Service, Counting]) -> None:
+    svc, counting = counted
+    first = svc.ingest([incoming("Floods hit southern Spain.", "f-1", "en")])
+    counting.texts.clear()
+    again = svc.ingest(
+        [
+            incoming("Floods hit southern Spain.", "f-1", "en"),
+            incoming("Wildfires spread in Greece.", "f-2", "en"),
+        ]
+    )
+    assert [o.status for o in again] == ["exists", "created"]
+    assert again[0].id == first[0].id
+    assert counting.texts == ["Wildfires spread in Greece."]  # the stored one was not
 
 
 class Failing(Counting):
@@ -172,24 +185,20 @@ class Failing(Counting):
 
 
 def test_snippets_are_embedded_once_as_they_arrive_and_the_writer_uses_those_vectors(
-    settings: Settings, embedder: Embedder
+    counted: tuple[Service, Counting], embedder: Embedder
 ) -> None:
-    counting = Counting(embedder)
-    svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
-    try:
-        counting.texts.clear()
-        items = unrelated()
-        outcomes = svc.ingest(items)
-        assert [o.status for o in outcomes] == ["created"] * len(items)
-        assert len(counting.texts) == len(items)  # handed ahead at submit, not again
-        stored = svc.repo.vectors([o.id for o in outcomes])
-        np.testing.assert_allclose(
-            np.vstack([stored[o.id] for o in outcomes]),
-            embedder.embed([it.text for it in items]),
-            atol=1e-5,
-        )
-    finally:
-        svc.close()
+    svc, counting = counted
+    counting.texts.clear()
+    items = unrelated()
+    outcomes = svc.ingest(items)
+    assert [o.status for o in outcomes] == ["created"] * len(items)
+    assert len(counting.texts) == len(items)  # handed ahead at submit, not again
+    stored = svc.repo.vectors([o.id for o in outcomes])
+    np.testing.assert_allclose(
+        np.vstack([stored[o.id] for o in outcomes]),
+        embedder.embed([it.text for it in items]),
+        atol=1e-5,
+    )
 
 
 def test_vectors_from_a_replaced_model_or_a_failed_call_are_embedded_again(
