@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.holdout import holdout  # noqa: E402
 from bench.synthetic import SyntheticEmbedder, factory, snippets  # noqa: E402
 from embeddings import Embedder  # noqa: E402
 from stories.text import model_input  # noqa: E402
@@ -85,3 +86,20 @@ def test_service_benchmark_tiny_run_writes_every_figure(tmp_path: Path) -> None:
     assert set(stored["restart"]) >= {"after_sigterm_s", "after_sigkill_s", "index_rebuild_s"}
     assert res["real_model"]["snippets"] == 40
     assert set(res["summary"]["met"]) == {"ingest_ratio", "get_story_p99_ms", "restart_s"}
+
+
+def test_holdout_picks_each_threshold_on_the_other_sets() -> None:
+    table = {"a": {0.6: 0.9, 0.7: 0.5}, "b": {0.6: 0.4, 0.7: 0.8}, "c": {0.6: 0.3, 0.7: 0.6}}
+    rows = [
+        {"knob": "report", "level": "report", "dataset": d, "value": t, "pairwise": {"f1": f}}
+        for d, by in table.items()
+        for t, f in by.items()
+    ]
+    res = holdout(rows)
+    # a held out: b and c prefer 0.7 (means 0.7 vs 0.35), where a scores 0.5 against its 0.9
+    assert res["datasets"]["a"]["chosen_on_others"] == 0.7
+    assert res["datasets"]["a"]["loss"] == pytest.approx(0.4)
+    # b held out: a and c prefer 0.6 (0.6 vs 0.55); b loses 0.4 there
+    assert res["datasets"]["b"]["chosen_on_others"] == 0.6
+    assert res["datasets"]["b"]["f1_at_chosen"] == 0.4
+    assert res["pooled_choice"] == 0.7  # means 0.533 vs 0.633
