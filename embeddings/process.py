@@ -20,7 +20,7 @@ import struct
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import IO, Any
 
 import numpy as np
@@ -206,11 +206,8 @@ class EmbedderProcess:
         try:
             first = self._children[0].call("embed", parts[0])
         finally:
-            done = [f.exception() or f.result() for f in rest]  # every child answers first
-        for out in done:
-            if isinstance(out, BaseException):
-                raise out
-        return np.vstack([first, *done])
+            wait(rest)  # every child has answered before anything is raised
+        return np.vstack([first, *(f.result() for f in rest)])
 
     def embed_query(self, texts: list[str]) -> np.ndarray:
         # A query is a few texts: the first child that is free, else the first.
