@@ -107,9 +107,10 @@ class Pipeline:
     def embed_ahead(self, items: list[Incoming]) -> None:
         """Queue items for embedding (`app.embed_queue`) in runs of `embed_batch`, so
         that the model embeds the next run while the writer assigns the one before.
-        The writer hands snippets as they are queued (any thread), `process` the rest
-        of its batch. A vector depends on the text alone, so it stays right whatever
-        earlier items decide. Items already handed are skipped."""
+        The writer hands snippets as they are queued (any thread); `process` embeds
+        what was not handed (a correction, a direct caller) itself, run by run, rather
+        than behind everything queued since. A vector depends on the text alone, so it
+        stays right whatever earlier items decide. Items already handed are skipped."""
         with self._ahead_lock:
             items = [i for i in items if id(i) not in self._ahead]
             if not items:
@@ -129,7 +130,6 @@ class Pipeline:
         self._prepare(todo)
         batch = BatchState()
         try:
-            self.embed_ahead([p.item for p in todo])
             self._assign(todo, batch)
         finally:
             with self._ahead_lock:  # vectors not taken up (`exists`, or a failure)
@@ -205,8 +205,8 @@ class Pipeline:
 
     def _embed(self, run: list[_Pending]) -> None:
         """Each item's vector from `embed_ahead`'s table (waiting for it if need be).
-        One whose embedding failed, or was made by a model since replaced (a re-index
-        swap), is embedded here, where a failure reaches the caller."""
+        One not handed, one whose embedding failed, or one made by a model since replaced
+        (a re-index swap) is embedded here, where a failure reaches the caller."""
         rest = []
         with self._ahead_lock:
             entries = [self._ahead.pop(id(p.item), None) for p in run]
