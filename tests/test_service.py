@@ -34,16 +34,8 @@ class Counting:
 
 
 def incoming(text: str, ext: str | None = None, lang: str | None = None) -> Incoming:
-    return Incoming(
-        title=None,
-        text=text,
-        lang=lang,
-        source=None,
-        url=None,
-        published_at=None,
-        external_id=ext,
-        received_at=time.time(),
-    )
+    return Incoming(title=None, text=text, lang=lang, source=None, url=None,
+                    published_at=None, external_id=ext, received_at=time.time())  # fmt: skip
 
 
 def unrelated() -> list[Incoming]:
