@@ -78,7 +78,7 @@ class Corrections:
                 old = removed.snippet
                 external_id = item.external_id or old.external_id
                 if external_id != old.external_id:
-                    clash = self.pipeline.repo.by_external_ids([external_id])  # type: ignore[list-item]
+                    clash = self.pipeline.repo.by_external_ids([external_id], writer=True)  # type: ignore[list-item]
                     if clash:
                         raise Conflict(
                             f"external_id {external_id!r} already names snippet "

@@ -189,7 +189,7 @@ class Pipeline:
     def _resolve_existing(self, pending: list[_Pending]) -> None:
         """`external_id` seen before (stored, or earlier in this batch) answers `exists`."""
         wanted = [p.item.external_id for p in pending if p.item.external_id]
-        stored = self.repo.by_external_ids(wanted) if wanted else {}
+        stored = self.repo.by_external_ids(wanted, writer=True) if wanted else {}
         first_in_batch: dict[str, _Pending] = {}
         for p in pending:
             ext = p.item.external_id

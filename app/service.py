@@ -260,7 +260,7 @@ class Service:
         whose external_id is stored: a retried batch costs no model time. Checked on a
         read connection; the writer decides `exists` for itself."""
         keys = [i.external_id for i in items if i.external_id]
-        stored = self.repo.stored_external_ids(keys) if keys else set()
+        stored = self.repo.by_external_ids(keys) if keys else {}
         self.pipeline.embed_ahead([i for i in items if i.external_id not in stored])
 
     def _count_outcomes(self, future: Future[list[Outcome]]) -> None:

@@ -211,12 +211,7 @@ class EmbedderProcess:
         return np.vstack([first, *(f.result() for f in rest)])
 
     def embed_query(self, texts: list[str]) -> np.ndarray:
-        # A query is a few texts: the first child that is free, else the first.
-        for child in self._children:
-            if child.lock.acquire(blocking=False):
-                child.lock.release()
-                return child.call("embed_query", texts)
-        return self._children[0].call("embed_query", texts)
+        return self._children[0].call("embed_query", texts)  # a query is a text or two
 
     def close(self) -> None:
         for child in self._children:

@@ -181,23 +181,17 @@ class SQLiteRepository:
         ).fetchone()
         return tuple(max(a, b) for a, b in zip(used, gone, strict=True))  # type: ignore[return-value]
 
-    def by_external_ids(self, external_ids: Sequence[str]) -> dict[str, SnippetRow]:
+    def by_external_ids(
+        self, external_ids: Sequence[str], writer: bool = False
+    ) -> dict[str, SnippetRow]:
+        conn = self._writer if writer else self._read
         out: dict[str, SnippetRow] = {}
         for chunk in _chunks(list(external_ids)):
             q = ",".join("?" * len(chunk))
-            for row in self._writer.execute(
+            for row in conn.execute(
                 f"SELECT {SNIPPET_COLUMNS} FROM snippets WHERE external_id IN ({q})", chunk
             ):
                 out[row[1]] = _snippet(row)
-        return out
-
-    def stored_external_ids(self, external_ids: Sequence[str]) -> set[str]:
-        """Which of these are stored, on the calling thread's read connection."""
-        out: set[str] = set()
-        for chunk in _chunks(list(external_ids)):
-            q = ",".join("?" * len(chunk))
-            sql = f"SELECT external_id FROM snippets WHERE external_id IN ({q})"
-            out.update(row[0] for row in self._read.execute(sql, chunk))
         return out
 
     def by_hash(self, content_hash: str) -> list[SnippetRow]:
