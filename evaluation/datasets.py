@@ -142,6 +142,38 @@ def jsonl(path: Path) -> Dataset:
     return Dataset(path.stem, items, f"{len(items)} labelled snippets from {path}", levels)
 
 
+NTREX_FILES = ("articles", "passages")
+
+
+def ntrex(part: str, folder: Path | None = None) -> Dataset:
+    """`part` 'articles' or 'passages' of the labelled NTREX-128 news stream: one line per
+    snippet, in arrival order, with story (event) and report (translation group) labels."""
+    folder = folder or DEV_DATA / "ntrex"
+    if part not in NTREX_FILES:
+        raise ValueError(f"ntrex: unknown part {part!r}; expected one of {NTREX_FILES}")
+    path = folder / f"{part}.jsonl"
+    if not path.exists():
+        raise ValueError(f"ntrex {part}: expected {path}")
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        items.append(
+            Item(
+                str(r["id"]),
+                r.get("title") or None,
+                r["text"],
+                r["lang"],
+                str(r["report"]),
+                str(r["story"]),
+                _timestamp(r.get("published_at")),
+            )
+        )
+    note = f"{len(items)} NTREX-128 news {part} in {len({i.lang for i in items})} languages"
+    return Dataset(f"ntrex-{part}", items, note, LEVELS)
+
+
 def available() -> list[str]:
     """Every dataset name `load` accepts that is present on this machine."""
     names = ["seed"]
@@ -149,6 +181,7 @@ def available() -> list[str]:
     if folder.is_dir():
         for f in sorted(folder.glob("tatoeba.*-eng.eng")):
             names.append("tatoeba-" + f.name.split(".")[1].removesuffix("-eng"))
+    names += [f"ntrex-{p}" for p in NTREX_FILES if (DEV_DATA / "ntrex" / f"{p}.jsonl").exists()]
     return names
 
 
@@ -158,6 +191,8 @@ def load(name: str) -> Dataset:
         return seed_story()
     if name.startswith("tatoeba-"):
         return tatoeba(name.removeprefix("tatoeba-"))
+    if name.startswith("ntrex-"):
+        return ntrex(name.removeprefix("ntrex-"))
     path = Path(name)
     if path.suffix == ".jsonl" and path.is_file():
         return jsonl(path)
