@@ -33,8 +33,24 @@ def test_tatoeba_pairs_are_reports_and_nothing_else() -> None:
 def test_available_lists_every_tatoeba_pair_found() -> None:
     names = datasets.available()
     on_disk = sorted(TATOEBA.glob("tatoeba.*-eng.eng"))
-    assert names[0] == "seed" and len(names) == 1 + len(on_disk)
+    ntrex = sorted((TATOEBA.parent / "ntrex").glob("*.jsonl"))
+    labelled = [p for p in ntrex if p.stem in datasets.NTREX_FILES]
+    assert names[0] == "seed" and len(names) == 1 + len(on_disk) + len(labelled)
     assert [d.name for d in datasets.load_many(["all"])] == names
+
+
+@needs_tatoeba
+def test_ntrex_streams_carry_both_levels_in_time_order() -> None:
+    for part in datasets.NTREX_FILES:
+        data = datasets.ntrex(part)
+        assert data.levels == ("story", "report")
+        times = [it.published_at for it in data.items]
+        assert times == sorted(times)
+        # a report (translation group) never spans two stories (events)
+        story_of: dict[str, str] = {}
+        for it in data.items:
+            assert story_of.setdefault(it.report, it.story) == it.story
+        assert len({it.lang for it in data.items}) == 7
 
 
 def test_subset_keeps_whole_reports() -> None:
