@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from app import __version__, pages
 from app.http import auth, errors
 from app.http.limits import BodyLimit
-from app.http.routes import router
+from app.http.routers import api_router
+from app.observability.metrics import Metrics
 from app.observability.middleware import RequestContext
-from app.service import Service
 from app.settings import Settings
+from app.wiring import build_service
+from engine.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +24,19 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     """`service` lets tests and embedders hand in a ready one; otherwise it is built at start."""
     settings = settings or Settings()
+    handed = service.observer if service is not None else None
+    metrics = handed if isinstance(handed, Metrics) else Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = service is None
         try:
-            app.state.service = service or Service(settings)
+            app.state.service = service or build_service(settings, observer=metrics)
         except Exception as exc:
             # `storyline serve` reports it in one line (corrupt database, wrong model, busy dir)
             app.state.startup_error = exc
             raise
+        metrics.watch(app.state.service.gauges)
         log.info("storyline ready on data dir %s", settings.data_dir)
         auth.announce(app.state.auth, settings)
         try:
@@ -49,10 +54,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         # shape), not a redirect to some other resource.
         redirect_slashes=False,
     )
+    app.state.settings = settings
+    app.state.metrics = metrics
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     auth.install(app, settings)  # its gate refuses keyless writes before the body is read
     app.add_middleware(RequestContext)  # outermost: every answer, 401/413 included, is counted
-    app.include_router(router)
+    app.include_router(api_router())
     pages.install(app)  # HTML story pages at / and /stories/{id}, stylesheet at /static
     return app

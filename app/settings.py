@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from language.codes import DEFAULT_LANGUAGES
 
 
 class Settings(BaseSettings):
@@ -42,38 +43,62 @@ class Settings(BaseSettings):
         2000, ge=50, description="Characters of title + text given to the model (the rest is kept)."
     )
 
-    window_days: float = Field(
-        3.0, gt=0, description="Publication-time window within which snippets can join a story."
+    # -- clustering: each overrides the model's calibrated value (stories/params.py);
+    # unset, the model's own value (or the fallback for an uncalibrated model) applies
+    window_days: float | None = Field(
+        None, gt=0, description="Publication-time window within which snippets can join a story."
     )
-    knn: int = Field(32, ge=1, le=1024, description="Neighbours consulted for each new snippet.")
+    knn: int | None = Field(
+        None, ge=1, le=1024, description="Neighbours consulted for each new snippet."
+    )
     near_duplicate_threshold: float | None = Field(
-        None, description="Override the model's near-copy cosine threshold."
+        None, description="Near-copy cosine threshold (same language)."
     )
-    report_threshold: float | None = Field(
-        None, description="Override the model's report-level score threshold."
-    )
-    story_threshold: float | None = Field(
-        None, description="Override the model's story-level score threshold."
-    )
+    report_threshold: float | None = Field(None, description="Report-level score threshold.")
+    story_threshold: float | None = Field(None, description="Story-level score threshold.")
     margin_weight: float | None = Field(
-        None, ge=0, le=2, description="Override the model's margin weight (report level)."
+        None, ge=0, le=2, description="Share of a pair's crowdedness subtracted (report level)."
     )
     same_language_penalty: float | None = Field(
-        None, ge=0, le=1, description="Override the model's same-language markdown (report level)."
+        None, ge=0, le=1, description="Same-language markdown of a pair's cosine (report level)."
     )
     name_weight: float | None = Field(
-        None, ge=0, le=1, description="Override what shared rare names add (report level)."
+        None, ge=0, le=1, description="What shared rare names add (report level)."
+    )
+    number_weight: float | None = Field(
+        None, ge=0, le=1, description="What a shared figure adds (report level)."
     )
     mutual_bonus: float | None = Field(
+        None, ge=0, le=1, description="What mutual nearest neighbours add (report level)."
+    )
+    near_copy_words: float | None = Field(
+        None, ge=0, le=1, description="Word overlap (Jaccard) a near copy must also have."
+    )
+    background_k: int | None = Field(
+        None, ge=1, le=64, description="Neighbours whose mean cosine is a snippet's background."
+    )
+    rehome_reports: bool | None = Field(
+        None,
+        description="Let a snippet's arriving translation pull it out of a report it joined "
+        "before (report level, online).",
+    )
+    max_reports: int | None = Field(
+        None, ge=1, le=256, description="Reports of the neighbours scored for a new snippet."
+    )
+    members_per_report: int | None = Field(
+        None, ge=1, le=1024, description="Most recent members of each report scored."
+    )
+    missing_gap: float | None = Field(
         None,
         ge=0,
         le=1,
-        description="Override what mutual nearest neighbours add (report level).",
+        description="Re-index: report edges below the threshold minus this count as that floor.",
     )
-    rehome_reports: bool = Field(
-        True,
-        description="Let a snippet's arriving translation pull it out of a report it joined "
-        "before (report level, online).",
+    story_slack: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Re-index: story candidate edges need a cosine of the threshold minus this.",
     )
 
     max_text_chars: int = Field(50_000, ge=1, description="Longest accepted `text`.")
@@ -94,28 +119,7 @@ class Settings(BaseSettings):
         20_000, ge=1, description="Snippets added between index snapshots to disk."
     )
     languages: list[str] = Field(
-        default_factory=lambda: [
-            "ru",
-            "en",
-            "es",
-            "uk",
-            "de",
-            "fr",
-            "it",
-            "pt",
-            "pl",
-            "tr",
-            "ar",
-            "zh",
-            "ja",
-            "ko",
-            "nl",
-            "sv",
-            "cs",
-            "ro",
-            "be",
-            "kk",
-        ],
+        default_factory=lambda: list(DEFAULT_LANGUAGES),
         description="Languages the detector chooses from when a snippet has no `lang`.",
     )
     log_level: str = Field("info", description="Log level for the service.")
@@ -159,6 +163,13 @@ class Settings(BaseSettings):
         )
         return workers, max(1, self.embed_threads // workers)
 
+    def param_overrides(self) -> dict[str, Any]:
+        """The clustering settings that are set, as `stories.params.Params` fields."""
+        out = {PARAM_FIELDS.get(name, name): getattr(self, name) for name in OVERRIDES}
+        if out["window_seconds"] is not None:
+            out["window_seconds"] = out["window_seconds"] * 86400.0
+        return {k: v for k, v in out.items() if v is not None}
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "storyline.db"
@@ -168,19 +179,55 @@ class Settings(BaseSettings):
         return self.data_dir / "vectors.faiss"
 
 
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+# Settings that override a clustering parameter, and the parameter each one sets.
+PARAM_FIELDS = {
+    "window_days": "window_seconds",
+    "near_duplicate_threshold": "near_duplicate",
+    "report_threshold": "report",
+    "story_threshold": "story",
+    "rehome_reports": "rehome",
+}
+OVERRIDES = (
+    "window_days",
+    "knn",
+    "near_duplicate_threshold",
+    "report_threshold",
+    "story_threshold",
+    "margin_weight",
+    "same_language_penalty",
+    "name_weight",
+    "number_weight",
+    "mutual_bonus",
+    "near_copy_words",
+    "background_k",
+    "rehome_reports",
+    "max_reports",
+    "members_per_report",
+    "missing_gap",
+    "story_slack",
+)
 
 
 def settings_table() -> str:
-    """The README's settings table, generated so it cannot drift from the code."""
+    """The settings reference table (docs/settings.md), generated so it cannot drift from
+    the code. A clustering setting's default is the default model's calibrated value."""
+    from embeddings.calibration import calibration_table
+    from stories.params import Params
+
+    model = Settings.model_fields["model"].default
+    params = Params.calibrated(calibration_table().get(model))
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        factory = field.default_factory
+        default = factory() if factory is not None else field.default  # type: ignore[call-arg]
         if isinstance(default, list):
             default = ",".join(map(str, default)) if default else "(empty)"
         shown = "(unset)" if default is None else f"`{default}`"
+        if name in OVERRIDES:
+            value = getattr(params, PARAM_FIELDS.get(name, name))
+            if name == "window_days":
+                value = value / 86400.0
+            shown = f"{model}'s `{value}`"
         rows.append(f"| `STORYLINE_{name.upper()}` | {shown} | {field.description or ''} |")
     return "\n".join(rows)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from app.http.schemas import SnippetIn
-from app.records import Incoming
+from engine.records import Incoming
 from app.settings import Settings
 from language import validate_code
 from stories.text import clean

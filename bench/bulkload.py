@@ -3,7 +3,7 @@
 Filling 100k snippets over HTTP runs the online pipeline 100k times (about ten minutes
 on two busy cores, most of it exact k-NN over a growing index). For the read, restart
 and memory figures the store only has to be a real one: rows written through
-SQLiteRepository.commit (the writer's own transaction), stories and reports as the
+the writer session's commit (its own transaction), stories and reports as the
 generator's events and reports, vectors from the synthetic embedder, neighbour
 backgrounds from each snippet's event. The service then opens it as after any restart.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.synthetic import Snippet, SyntheticEmbedder
-from storage import SQLiteRepository
-from storage.records import NewSnippet, ReportState, StoryState
+from storage.sqlite import SQLiteRepository
+from storage.records import BatchWrite, NewSnippet, ReportState, StoryState
 from stories.text import content_hash, model_input
 
 BACKGROUND_K = 4
@@ -29,7 +29,7 @@ def bulk_load(
     data_dir.mkdir(parents=True, exist_ok=True)
     repo = SQLiteRepository(data_dir / "storyline.db", embedder.identity.dim)
     try:
-        repo.set_meta("model", embedder.identity.key)
+        repo.writer.set_meta("model", embedder.identity.key)
         vectors = embedder.embed([model_input(s.title, s.text, embed_chars) for s in items])
         knn = _event_backgrounds(items, vectors)
         stories: dict[int, StoryState] = {}
@@ -76,8 +76,10 @@ def bulk_load(
                 seen_hash.add((rid, h))
                 stories[sid] = touched_s[sid] = story
                 reports[rid] = touched_r[rid] = report
-            repo.commit(rows, list(touched_s.values()), list(touched_r.values()),
-                        embedder.identity.key)  # fmt: skip
+            repo.writer.commit(
+                BatchWrite(rows, list(touched_s.values()), list(touched_r.values()),
+                           embedder.identity.key)
+            )  # fmt: skip
         sizes = {sid: st.snippet_count for sid, st in stories.items()}
         return {"snippets": len(items), "stories": len(stories), "reports": len(reports),
                 "story_sizes": sizes}  # fmt: skip

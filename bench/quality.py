@@ -36,8 +36,8 @@ from evaluation.sweep import grid, sweep  # noqa: E402
 
 SPAN = {"report": (0.20, 0.05), "story": (0.25, 0.05)}  # default +- span, step
 LABELS = {
-    "report": ("report level: a translation or rewrite joins its report", "report_threshold"),
-    "story": ("story level: a new report joins its story", "story_threshold"),
+    "report": ("report level: a translation or rewrite joins its report", "report"),
+    "story": ("story level: a new report joins its story", "story"),
 }
 
 
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = CachedEmbedder(
         load_embedder(settings.model, threads=settings.embed_threads, device=settings.device)
     )
+    overrides = settings.param_overrides()  # STORYLINE_* overrides apply, as in the service
     datasets = [d.subset(args.limit) for d in load_many(args.datasets)]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     for data in datasets:
         per_mode = {}
         for mode in args.modes:
-            res = evaluate(data, embedder, settings, mode)
+            res = evaluate(data, embedder, overrides, mode)
             results.append(res)
             per_mode[mode] = res.as_dict()
             print(f"{data.name} {mode}: {res.seconds:.1f}s", file=sys.stderr)
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             default = float(results[0].thresholds[knob])
             values = _grid(getattr(args, f"{knob}_grid"), default, knob)
             t0 = time.perf_counter()
-            rows = sweep(labelled, embedder, knob, values, settings)
+            rows = sweep(labelled, embedder, knob, values, overrides)
             _dump(out / f"sweep-{knob}.json", {"model": embedder.identity.key, "rows": rows})
             title, field = LABELS[knob]
             name = f"pr-{knob}.png"

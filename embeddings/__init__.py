@@ -1,7 +1,7 @@
-"""Text embedders behind one small interface, and the thresholds each model was calibrated with."""
+"""Text embedders behind one small interface, and the values each model was calibrated with."""
 
 from embeddings.base import Embedder, ModelIdentity
+from embeddings.calibration import calibration_for
 from embeddings.load import load_embedder
-from embeddings.thresholds import Thresholds, thresholds_for
 
-__all__ = ["Embedder", "ModelIdentity", "Thresholds", "load_embedder", "thresholds_for"]
+__all__ = ["Embedder", "ModelIdentity", "calibration_for", "load_embedder"]

@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.settings import Settings
 from embeddings import Embedder
-from embeddings.thresholds import FALLBACK
+from embeddings.calibration import CALIBRATION_FILE
 from evaluation.datasets import Dataset
+from evaluation.harness import Overrides
 from evaluation.sweep import best_value, grid, macro, sweep
-
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "embeddings" / "calibration.json"
+from stories.params import CALIBRATED, FALLBACK
 COARSE = {"report": (0.30, 0.95, 0.05), "story": (0.15, 0.85, 0.05)}
 FINE_STEP, FINE_SPAN = 0.01, 0.04
 
@@ -35,7 +34,7 @@ class Calibration:
     model: str  # identity name: the key in calibration.json
     model_key: str  # name@version, recorded in the note
     metric: str
-    values: dict[str, float] = field(default_factory=dict)  # Thresholds field -> chosen
+    values: dict[str, float] = field(default_factory=dict)  # Params field -> chosen
     scores: dict[str, float] = field(default_factory=dict)  # knob -> macro F1 there
     curves: dict[str, dict[float, float]] = field(default_factory=dict)  # knob -> value -> F1
     rows: list[dict[str, Any]] = field(default_factory=list)  # every sweep point
@@ -55,7 +54,7 @@ def _search(
     datasets: Sequence[Dataset],
     embedder: Embedder,
     knob: str,
-    base: Settings,
+    base: Overrides,
     metric: str,
     values: Sequence[float] | None,
     progress: Callable[[str], None] | None,
@@ -74,7 +73,7 @@ def _search(
 def calibrate(
     datasets: Sequence[Dataset],
     embedder: Embedder,
-    base: Settings | None = None,
+    base: Overrides | None = None,
     metric: str = "pairwise",
     report_values: Sequence[float] | None = None,
     story_values: Sequence[float] | None = None,
@@ -82,7 +81,7 @@ def calibrate(
     mutual_values: Sequence[float] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Calibration:
-    base = base or Settings()
+    base = dict(base or {})
     ident = embedder.identity
     cal = Calibration(ident.name, ident.key, metric)
     by_level = {lv: [d for d in datasets if lv in d.levels] for lv in ("report", "story")}
@@ -97,7 +96,7 @@ def calibrate(
         best: tuple[float, float, dict[str, float]] | None = None  # (F1, report, knobs)
         for combo in itertools.product(*joint.values()):
             knobs = dict(zip(joint, combo, strict=True))
-            cfg = base.model_copy(update=knobs)
+            cfg = {**base, **knobs}
             value, curve, rows = _search(
                 by_level["report"], embedder, "report", cfg, metric, report_values, progress
             )
@@ -111,7 +110,7 @@ def calibrate(
         cal.values["report"], cal.scores["report"] = best[1], best[0]
         for k, v in best[2].items():
             cal.values[k], cal.scores[k] = v, best[0]
-        base = base.model_copy(update={"report_threshold": best[1], **best[2]})
+        base = {**base, "report": best[1], **best[2]}
     if by_level["story"]:
         value, curve, rows = _search(
             by_level["story"], embedder, "story", base, metric, story_values, progress
@@ -132,9 +131,9 @@ def write(cal: Calibration, path: Path = CALIBRATION_FILE) -> dict[str, Any]:
     table: dict[str, dict[str, Any]] = (
         json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     )
-    fallback = {k: v for k, v in FALLBACK.as_dict().items() if k != "calibrated_on"}
+    fallback = {k: getattr(FALLBACK, k) for k in CALIBRATED}
     entry = dict(table.get(cal.model) or fallback)
-    entry.update(cal.values)  # its keys are Thresholds field names
+    entry.update(cal.values)  # its keys are Params field names
     entry["calibrated_on"] = cal.note()
     table[cal.model] = entry
     tmp = path.with_suffix(".json.tmp")

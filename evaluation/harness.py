@@ -2,37 +2,38 @@
 
 Online mode ingests the items in publication order (ties shuffled with a fixed
 seed, so arrival order is not the file's order) through `Service.ingest`: the
-same writer, pipeline and thresholds the HTTP API uses, so a score measures
-the service and a threshold sweep moves the service's own knobs (`Settings`).
-Re-index mode ingests the same way, then runs the nightly re-index job
-(`app.reindex`: batch re-cluster, id mapping, swap) on that data folder and
-scores where the snippets ended up.
+same writer, pipeline and parameters the HTTP API uses, so a score measures the
+service and a threshold sweep moves the service's own knobs (`stories.params.Params`
+fields, as the `STORYLINE_*` settings override them). Re-index mode ingests the
+same way, then runs the nightly re-index job (`engine.reindex`: batch re-cluster,
+id mapping, swap) on that data folder and scores where the snippets ended up.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.records import Incoming, Outcome
-from app.service import Service
-from app.settings import Settings
 from embeddings import Embedder
+from engine.config import EngineConfig
+from engine.generation import params_for
+from engine.records import Incoming, Outcome
+from engine.reindex.options import ReindexOptions
+from engine.service import Service
 from evaluation.datasets import Dataset
 from evaluation.metrics import level_scores
+from language import DEFAULT_LANGUAGES
 
 MODES = ("online", "reindex")
-
-
-class ReindexUnavailable(RuntimeError):
-    """The nightly re-index (app/reindex, stories/recluster.py) is not in this build."""
+Overrides = Mapping[str, Any]  # `stories.params.Params` fields to change
 
 
 class CachedEmbedder:
@@ -146,54 +147,57 @@ def score(data: Dataset, got: dict[str, tuple[int, int]]) -> dict[str, dict[str,
 def run_online(
     data: Dataset,
     embedder: Embedder,
-    settings: Settings | None = None,
+    overrides: Overrides | None = None,
     seed: int = 0,
     batch: int = 64,
 ) -> RunResult:
     """Ingest in publication order and score where the snippets ended up (a later snippet
     can merge two stories, so the answers given at ingest are not the final state)."""
-    return _run(data, embedder, settings, seed, batch, reindex=False)
+    return _run(data, embedder, overrides, seed, batch, reindex=False)
 
 
 def run_reindex(
     data: Dataset,
     embedder: Embedder,
-    settings: Settings | None = None,
+    overrides: Overrides | None = None,
     seed: int = 0,
     batch: int = 64,
 ) -> RunResult:
     """Ingest online, then run the nightly re-index job (re-cluster everything, map ids,
     swap) on the same data folder, and score where the snippets ended up."""
-    if importlib.util.find_spec("app.reindex.runner") is None:
-        raise ReindexUnavailable(
-            "re-index clustering not available: this build has no app/reindex/runner.py "
-            "(use --mode online)"
-        )
-    return _run(data, embedder, settings, seed, batch, reindex=True)
+    return _run(data, embedder, overrides, seed, batch, reindex=True)
+
+
+def open_service(data_dir: Path, embedder: Embedder, overrides: Overrides | None = None) -> Service:
+    """The real service on a data folder, with the model's parameters and `overrides`."""
+    from language.process import shared_detector
+
+    return Service(
+        EngineConfig(data_dir=data_dir),
+        embedder,
+        shared_detector(DEFAULT_LANGUAGES),  # loads only if a snippet lacks `lang`
+        partial(params_for, overrides=dict(overrides or {})),
+    )
 
 
 def _run(
     data: Dataset,
     embedder: Embedder,
-    settings: Settings | None,
+    overrides: Overrides | None,
     seed: int,
     batch: int,
     reindex: bool,
 ) -> RunResult:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
-        cfg = (settings or Settings()).model_copy(update={"data_dir": Path(tmp)})
-        service = Service(cfg, embedder=embedder)
+        service = open_service(Path(tmp), embedder, overrides)
         try:
             out = _ingest(service, _ordered(data, seed), batch)
             if reindex:
-                from app.reindex.options import ReindexOptions
-                from app.reindex.runner import Reindex
-
                 options = ReindexOptions()
-                service.jobs.run("reindex", options.as_dict(), Reindex(service, options))
+                service.jobs.run("reindex", options.as_dict(), service.reindex_job(options))
             rows = service.repo.snippets([o.id for o in out.values()])
-            used = service.thresholds.as_dict()
+            used = service.params.as_dict()
         finally:
             service.close()
     got = {k: (rows[o.id].story_id, rows[o.id].report_id) for k, o in out.items()}
@@ -214,7 +218,7 @@ def _mean(values: list[Any]) -> Any:
 def evaluate(
     data: Dataset,
     embedder: Embedder,
-    settings: Settings | None = None,
+    overrides: Overrides | None = None,
     mode: str = "online",
     orders: int | None = None,
 ) -> EvalResult:
@@ -224,7 +228,7 @@ def evaluate(
     runner = run_online if mode == "online" else run_reindex
     n = orders or data.orders
     started = time.perf_counter()
-    runs = [runner(data, embedder, settings, seed=s) for s in range(n)]
+    runs = [runner(data, embedder, overrides, seed=s) for s in range(n)]
     return EvalResult(
         dataset=data.name,
         mode=mode,

@@ -1,8 +1,8 @@
 """Threshold sweeps: the real pipeline re-run at each value of one setting.
 
-Each point is a full online run (`harness.evaluate`) with one `Settings` field
-overridden, exactly as a user would set STORYLINE_REPORT_THRESHOLD; wrap the
-embedder in `CachedEmbedder` so only the first point pays for the model.
+Each point is a full online run (`harness.evaluate`) with one parameter overridden,
+exactly as a user would set STORYLINE_REPORT_THRESHOLD; wrap the embedder in
+`CachedEmbedder` so only the first point pays for the model.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from app.settings import Settings
 from embeddings import Embedder
 from evaluation.datasets import Dataset
-from evaluation.harness import evaluate
+from evaluation.harness import Overrides, evaluate
 
-# sweepable knob -> (Settings field, level it is judged at)
+# sweepable knob -> (`stories.params.Params` field, level it is judged at)
 KNOBS: dict[str, tuple[str, str]] = {
-    "report": ("report_threshold", "report"),
-    "story": ("story_threshold", "story"),
+    "report": ("report", "report"),
+    "story": ("story", "story"),
     "margin": ("margin_weight", "report"),
 }
 METRICS = ("pairwise", "bcubed")
@@ -37,15 +36,14 @@ def sweep(
     embedder: Embedder,
     knob: str,
     values: Sequence[float],
-    base: Settings | None = None,
+    base: Overrides | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (value, dataset) for the datasets labelled at the knob's level."""
     field, level = KNOBS[knob]
-    base = base or Settings()
     rows = []
     for value in values:
-        cfg = base.model_copy(update={field: float(value)})
+        cfg = {**(base or {}), field: float(value)}
         for data in datasets:
             if level not in data.levels:
                 continue

@@ -1,6 +1,9 @@
-"""Language detection and ISO 639-1 code validation."""
+"""Language detection and ISO 639-1 code validation.
 
-from .codes import ISO_639_1_CODES, validate_code
-from .detect import LanguageDetector, dominant_script_text
+Importing the package loads no detector: `language.detect` (lingua, in-process) and
+`language.process` (child processes) are imported where they are used.
+"""
 
-__all__ = ["ISO_639_1_CODES", "LanguageDetector", "dominant_script_text", "validate_code"]
+from .codes import DEFAULT_LANGUAGES, ISO_639_1_CODES, validate_code
+
+__all__ = ["DEFAULT_LANGUAGES", "ISO_639_1_CODES", "validate_code"]

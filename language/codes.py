@@ -33,3 +33,10 @@ def validate_code(code: str) -> str:
     if norm not in ISO_639_1_CODES:
         raise ValueError(f"language code {code!r} is not a known ISO 639-1 code")
     return norm
+
+
+# What the detector chooses from unless told otherwise (STORYLINE_LANGUAGES).
+DEFAULT_LANGUAGES = (
+    "ru", "en", "es", "uk", "de", "fr", "it", "pt", "pl", "tr",
+    "ar", "zh", "ja", "ko", "nl", "sv", "cs", "ro", "be", "kk",
+)  # fmt: skip

@@ -1,13 +1,32 @@
-"""The source of truth on disk: snippets with their vectors, reports, stories."""
+"""The source of truth on disk: snippets with their vectors, reports, stories, jobs.
 
+`open_repository` picks the backend; everything above storage/ sees only the
+protocols of storage/base.py and the records of storage/records.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.base import Repository, WriterSession
+from storage.errors import StorageCorruptError
 from storage.records import NewSnippet, ReportRow, SnippetRow, StoryRow
-from storage.sqlite import SQLiteRepository, StorageCorruptError
+
+
+def open_repository(path: Path, dim: int | None = None, *, check: bool = True) -> Repository:
+    """The embedded SQLite database at `path` (created and migrated as needed)."""
+    from storage.sqlite import SQLiteRepository
+
+    return SQLiteRepository(path, dim, check=check)
+
 
 __all__ = [
     "NewSnippet",
     "ReportRow",
+    "Repository",
     "SnippetRow",
-    "SQLiteRepository",
     "StorageCorruptError",
     "StoryRow",
+    "WriterSession",
+    "open_repository",
 ]

@@ -6,9 +6,9 @@ batch agree on what a pair is:
 
 * near copy: cosine >= near_duplicate in one language joins unconditionally
   (connected components, as online a copy joins its original's report);
-* report: margin-scored pair evidence (`assign.pair_score`: cosine minus the
+* report: margin-scored pair evidence (`scoring.pair_score`: cosine minus the
   pair's crowdedness, minus the same-language penalty, plus shared names and
-  figures), grouped by average linkage, like online `report_score`;
+  figures), grouped by average linkage, like online `scoring.report_score`;
 * story: report groups joined when one group's members, on average, score
   against the other's centroid at or above the story threshold (for a single
   snippet this is exactly the online centroid test), within the time window.
@@ -29,7 +29,9 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from stories.assign import Params
+from stories.params import Params
+from stories.scoring import backgrounds, nearest_of, pair_scores
+from stories.vectors import group_sums
 
 # `bonus(a, b) -> scores` (names, figures) and `near_copy(a, b) -> mask` for the
 # edges given as item positions; the caller builds them from text features.
@@ -41,22 +43,6 @@ class Clusters:
     reports: np.ndarray  # (n,) report label per item, 0..n_reports-1
     stories: np.ndarray  # (n,) story label per item, 0..n_stories-1
     rounds: tuple[int, int]  # RNN rounds used at report and story level
-
-
-def backgrounds(sims: np.ndarray, valid: np.ndarray, params: Params) -> np.ndarray:
-    """`assign.background` for every row: mean of the top `background_k` cosines,
-    missing neighbours counted at the model's typical value.
-
-    All pairs are known here, so a background is the one the last-arriving snippet
-    would see online. (Leaving each pair's partner out of both backgrounds, as the
-    first arrivals see them, merged unrelated snippets on the seed story.)
-    """
-    k = params.background_k
-    top = np.where(valid[:, :k], sims[:, :k], np.float32(params.background))
-    if top.shape[1] < k:
-        pad = np.full((len(top), k - top.shape[1]), params.background, dtype=np.float32)
-        top = np.hstack([top, pad])
-    return top.mean(axis=1).astype(np.float32)
 
 
 def knn_edges(neighbours: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -78,38 +64,6 @@ def knn_edges(neighbours: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, ...
     best = np.maximum.reduceat(cos, np.flatnonzero(first))
     key = key[first]
     return key // n, key % n, best
-
-
-def pair_scores(
-    a: np.ndarray,
-    b: np.ndarray,
-    cos: np.ndarray,
-    bg: np.ndarray,
-    lang: np.ndarray,
-    params: Params,
-    nearest: np.ndarray | None = None,
-) -> np.ndarray:
-    """`assign.pair_score` without the name and figure terms, for all edges at once.
-
-    `nearest` holds each item's nearest neighbour (position, -1: none): pairs in
-    different languages that are each other's nearest get `mutual_bonus`, as online.
-    """
-    crowd = np.maximum(0.0, (bg[a] + bg[b]) / 2 - params.background)  # only subtracts
-    score = cos - params.margin_weight * crowd
-    score = score - params.same_language_penalty * (lang[a] == lang[b])
-    if params.mutual_bonus and nearest is not None:
-        mutual = (nearest[a] == b) & (nearest[b] == a) & (lang[a] != lang[b])
-        score = score + params.mutual_bonus * mutual
-    return score.astype(np.float32)
-
-
-def nearest_of(neighbours: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Each row's first valid neighbour (the table is best first), -1 where it has none."""
-    if not valid.shape[1]:
-        return np.full(len(neighbours), -1, dtype=np.int64)
-    first = valid.argmax(axis=1)
-    rows = np.arange(len(neighbours))
-    return np.where(valid[rows, first], neighbours[rows, first], -1).astype(np.int64)
 
 
 def _mutual_best(
@@ -257,18 +211,6 @@ def centroid_linkage(
     return _compact(parent[labels]), rounds
 
 
-def group_sums(labels: np.ndarray, vectors: np.ndarray, m: int) -> np.ndarray:
-    """Sum of the vectors of each label 0..m-1 (sorted segments: far faster than add.at)."""
-    sums = np.zeros((m, vectors.shape[1]), dtype=np.float32)
-    if not len(labels):
-        return sums
-    order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
-    sums[sorted_labels[starts]] = np.add.reduceat(vectors[order], starts, axis=0)
-    return sums
-
-
 def _compact(labels: np.ndarray) -> np.ndarray:
     """Labels renumbered 0..r-1 in order of first appearance."""
     _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
@@ -305,13 +247,11 @@ def recluster(
     params: Params,
     bonus: EdgeFn | None = None,
     near_copy: EdgeFn | None = None,
-    missing_gap: float = 0.2,
-    story_slack: float = 0.1,
 ) -> Clusters:
     """Reports then stories for n items from their k-NN table (positions, best first).
 
     `lang` holds a small integer per language. Report edges scoring below
-    `threshold - missing_gap` are dropped and, like pairs that were never
+    `report - missing_gap` are dropped and, like pairs that were never
     neighbours, count as that floor in averages. Story candidates are edges
     with cosine >= `story - story_slack`.
     """
@@ -324,7 +264,7 @@ def recluster(
     a, b, cos = knn_edges(neighbours, sims)
     start = near_copy_groups(n, a, b, cos, lang, params, near_copy)
     score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
-    floor = params.report - missing_gap
+    floor = params.report - params.missing_gap
     if bonus is not None:
         reach = params.name_weight + params.number_weight
         idx = np.flatnonzero((score >= floor - reach) & (score < params.report + 1.0))
@@ -341,27 +281,8 @@ def recluster(
         params.window_seconds,
         floor,
     )
-    near = cos >= params.story - story_slack
+    near = cos >= params.story - params.story_slack
     stories_of_reports, story_rounds = centroid_linkage(
         reports, vectors, a[near], b[near], published_at, params.story, params.window_seconds
     )
     return Clusters(reports, stories_of_reports, (report_rounds, story_rounds))
-
-
-def choose_titles(
-    labels: np.ndarray, vectors: np.ndarray, has_title: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per cluster: the item nearest its centre, headlines first (`pipeline.title_score`).
-
-    Returns (title item per cluster, its title score, each item's cosine to its
-    cluster's unit centroid).
-    """
-    m = int(labels.max()) + 1 if len(labels) else 0
-    sums = group_sums(labels, vectors, m)
-    unit = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    sim = np.einsum("ij,ij->i", vectors, unit[labels])
-    score = sim + 2.0 * has_title
-    order = np.lexsort((np.arange(len(labels)), -score, labels))
-    first = np.r_[True, labels[order][1:] != labels[order][:-1]] if len(order) else order
-    best = order[first]
-    return best, score[best], sim

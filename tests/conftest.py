@@ -15,7 +15,9 @@ import pytest
 import uvicorn
 
 from app.api import create_app
-from app.service import Service
+from app.observability.metrics import Metrics
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder, load_embedder
 
@@ -34,7 +36,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def service(settings: Settings, embedder: Embedder) -> Iterator[Service]:
-    svc = Service(settings, embedder=embedder)
+    svc = build_service(settings, embedder=embedder, observer=Metrics())
     yield svc
     svc.close()
 
@@ -46,12 +48,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """uvicorn serving the app on 127.0.0.1 in a thread: real sockets, real HTTP."""
+    """uvicorn serving the app on 127.0.0.1 in a thread: real sockets, real HTTP.
+    `settings`: what the HTTP layer runs with (keys, limits); default ones otherwise."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, settings: Settings | None = None) -> None:
         self.service = service
         self.port = free_port()
-        app = create_app(service.settings, service=service)
+        settings = settings or Settings(data_dir=service.config.data_dir)
+        app = create_app(settings, service=service)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -75,8 +79,8 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(service: Service) -> Iterator[LiveServer]:
-    with LiveServer(service) as server:
+def live(service: Service, settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(service, settings) as server:
         yield server
 
 

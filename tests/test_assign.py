@@ -5,29 +5,17 @@ import dataclasses
 import numpy as np
 import pytest
 
-from stories.assign import (
-    Features,
-    Member,
-    Neighbour,
-    Params,
-    ReportCandidate,
-    StoryCandidate,
-    StoryMass,
-    absorption,
-    background,
-    coherence,
-    decide,
-    fit,
-    merges,
-    rehome,
-    report_score,
-    survivor,
-)
+from stories.assign import decide, rehome
+from stories.candidates import Member, Neighbour, ReportCandidate, StoryCandidate
+from stories.features import Features
+from stories.merges import StoryMass, absorption, coherence, merges, survivor
+from stories.params import Params
+from stories.scoring import background, fit, report_score
 from stories.entities import names, rarity_weights
 from stories.text import words
 
 DAY = 86400.0
-P = Params(near_duplicate=0.93, report=0.78, story=0.45, window_seconds=3 * DAY)
+P = Params(near_duplicate=0.93, report=0.78, story=0.45, window_seconds=3 * DAY, rehome=False)
 BG = P.background
 
 
@@ -49,20 +37,20 @@ def rep(rid: int, story: int, *members: tuple[float, Features]) -> ReportCandida
 
 
 def test_nothing_near_opens_a_story() -> None:
-    d = decide(feats("x"), BG, [], [], [], P)
+    d = decide(feats("x"), BG, [], [], [], [], P)
     assert d.level == "new" and d.story_id is None and d.report_id is None
 
 
 def test_near_copy_in_same_language_is_a_duplicate() -> None:
     text = "Putin sets conditions for peace talks with Ukraine on Friday"
-    d = decide(feats(text), BG, [nb(7, 70, 700, 0.97, feats(text + " today"))], [], [], P)
+    d = decide(feats(text), BG, [], [nb(7, 70, 700, 0.97, feats(text + " today"))], [], [], P)
     assert (d.level, d.report_id, d.story_id, d.matched_snippet) == ("duplicate", 70, 700, 7)
 
 
 def test_translation_is_not_a_near_copy_but_joins_the_report() -> None:
     en = feats("Stoltenberg rejects Putin proposal", "en")
     ru = feats("Столтенберг отверг предложение Путина", "ru")
-    d = decide(en, BG, [nb(1, 10, 100, 0.95, ru)], [rep(10, 100, (0.95, ru))], [], P)
+    d = decide(en, BG, [], [nb(1, 10, 100, 0.95, ru)], [rep(10, 100, (0.95, ru))], [], P)
     assert d.level == "report" and d.report_id == 10 and d.story_id == 100
 
 
@@ -71,9 +59,9 @@ def test_shared_rare_names_lift_a_pair_over_the_report_threshold() -> None:
     es = feats("Stoltenberg rechaza la propuesta", "es")
     other = feats("Zakharova comments", "ru")
     fillers = [nb(i, 90 + i, 900, 0.3, feats(f"Filler{i} text")) for i in range(2, 8)]
-    without = decide(en, BG, [nb(1, 10, 100, 0.72, other), *fillers], [rep(10, 100, (0.72, other))],
+    without = decide(en, BG, [], [nb(1, 10, 100, 0.72, other), *fillers], [rep(10, 100, (0.72, other))],
                      [], P)
-    with_name = decide(en, BG, [nb(1, 10, 100, 0.72, es), *fillers], [rep(10, 100, (0.72, es))],
+    with_name = decide(en, BG, [], [nb(1, 10, 100, 0.72, es), *fillers], [rep(10, 100, (0.72, es))],
                        [], P)
     assert without.level == "new"
     assert with_name.level == "report" and with_name.score > 0.78
@@ -89,26 +77,26 @@ def test_a_name_every_neighbour_shares_adds_little() -> None:
 def test_report_needs_to_resemble_all_its_members() -> None:
     new = feats("a")
     close, far = (0.9, feats("b")), (0.5, feats("c"))
-    assert decide(new, BG, [], [rep(1, 1, close)], [], P).level == "report"
-    assert decide(new, BG, [], [rep(1, 1, close, far)], [], P).level == "new"
+    assert decide(new, BG, [], [], [rep(1, 1, close)], [], P).level == "report"
+    assert decide(new, BG, [], [], [rep(1, 1, close, far)], [], P).level == "new"
 
 
 def test_story_level_uses_the_centroid_and_the_window() -> None:
     new = feats("Pentagon says Putin cannot set terms", t=10 * DAY)
     weak = nb(1, 10, 100, 0.5, feats("Kremlin speech", t=10 * DAY))
     inside = StoryCandidate(100, 0.6, first_seen=9 * DAY, last_seen=10 * DAY)
-    d = decide(new, BG, [weak], [], [inside], P)
+    d = decide(new, BG, [], [weak], [], [inside], P)
     assert (d.level, d.story_id, d.report_id) == ("story", 100, None)
     stale = StoryCandidate(100, 0.6, first_seen=0.0, last_seen=5 * DAY)
-    assert decide(new, BG, [weak], [], [stale], P).level == "new"
+    assert decide(new, BG, [], [weak], [], [stale], P).level == "new"
     below = StoryCandidate(100, 0.3, first_seen=9 * DAY, last_seen=10 * DAY)
-    assert decide(new, BG, [weak], [], [below], P).level == "new"
+    assert decide(new, BG, [], [weak], [], [below], P).level == "new"
 
 
 def test_reports_outside_the_window_cannot_claim_a_snippet() -> None:
     new = feats("Stoltenberg rejects the proposal", t=20 * DAY)
     old = feats("Stoltenberg rejects the proposal", t=0.0)
-    assert decide(new, BG, [nb(1, 10, 100, 0.99, old)], [rep(10, 100, (0.99, old))], [], P).level \
+    assert decide(new, BG, [], [nb(1, 10, 100, 0.99, old)], [rep(10, 100, (0.99, old))], [], P).level \
         == "new"
 
 
@@ -117,7 +105,7 @@ def test_best_scoring_report_wins_regardless_of_order() -> None:
     a = rep(10, 100, (0.80, feats("Zakharova")))
     b = rep(20, 100, (0.82, feats("Подоляк отверг план")))
     for order in ([a, b], [b, a]):
-        assert decide(new, BG, [], order, [], P).report_id == 20
+        assert decide(new, BG, [], [], order, [], P).report_id == 20
 
 
 def test_margin_discounts_crowded_pairs() -> None:
@@ -137,7 +125,7 @@ def test_mutual_nearest_neighbours_across_languages_earn_the_bonus() -> None:
     def decide_with(member: Member, others: list[float], p: Params = p) -> str:
         near = [nb(1, 10, 100, member.cosine, member.features)]
         near += [nb(2 + i, 20 + i, 200, c, feats(f"other {i}")) for i, c in enumerate(others)]
-        return decide(en, BG, near, [ReportCandidate(10, 100, (member,))], [], p).level
+        return decide(en, BG, [], near, [ReportCandidate(10, 100, (member,))], [], p).level
 
     # 0.72 is below the report threshold (0.78); as each other's nearest it passes
     assert decide_with(Member(0.72, BG, ru, nearest=0.60), [0.5], P) == "new"
@@ -167,15 +155,15 @@ def test_a_translation_arriving_late_takes_its_original_out_of_a_report() -> Non
     def neighbours(a_cos: float = 0.85) -> list[Neighbour]:
         return [nb(1, 10, 100, a_cos, a_feats), nb(2, 10, 100, 0.30, c_feats)]
 
-    d = decide(b, BG, neighbours(), [report(a_fit)], [], p)
+    d = decide(b, BG, [], neighbours(), [report(a_fit)], [], p)
     assert (d.level, d.report_id, d.story_id, d.moved_snippet) == ("report", None, 100, 1)
     # without the switch, or when A fits its report better than B, nothing moves
-    assert decide(b, BG, neighbours(), [report(a_fit)], [], params(report=0.65)).level == "new"
-    assert decide(b, BG, neighbours(), [report(0.9)], [], p).moved_snippet is None
+    assert decide(b, BG, [], neighbours(), [report(a_fit)], [], params(report=0.65)).level == "new"
+    assert decide(b, BG, [], neighbours(), [report(0.9)], [], p).moved_snippet is None
     # A had something closer than B before (not mutual): it stays
-    assert decide(b, BG, neighbours(), [report(a_fit, a_nearest=0.9)], [], p).level == "new"
+    assert decide(b, BG, [], neighbours(), [report(a_fit, a_nearest=0.9)], [], p).level == "new"
     # the pair itself must pass the report threshold
-    weak = decide(b, BG, neighbours(0.55), [report(0.3, a_cos=0.55, a_nearest=0.5)], [], p)
+    weak = decide(b, BG, [], neighbours(0.55), [report(0.3, a_cos=0.55, a_nearest=0.5)], [], p)
     assert weak.moved_snippet is None
     # same language: no mutual evidence, no move
     same = ReportCandidate(10, 100, (Member(0.85, BG, feats("he was tired", "en"), 0.66, 1, 0.5),
@@ -302,7 +290,7 @@ def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
             neighbours += [nb(10 * rid + i, rid, rid, m.cosine, m.features)
                            for i, m in enumerate(members)]
         bg = float(rng.uniform(0.3, 0.8))
-        got = decide(new, bg, neighbours, reports, [], p)
+        got = decide(new, bg, [], neighbours, reports, [], p)
         want = _reference_report(new, bg, neighbours, reports, p)
         if want is None:
             assert got.level != "report", case

@@ -23,7 +23,8 @@ from app.http.auth import (
     is_loopback,
     parse_keys,
 )
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer
@@ -71,8 +72,8 @@ def secured(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("auth") / "data", writer_linger_ms=1.0, api_keys=entries()
     )
-    service = Service(settings, embedder=embedder)
-    with LiveServer(service) as server:
+    service = build_service(settings, embedder=embedder)
+    with LiveServer(service, settings) as server:
         s = Secured(server)
         yield s
         s.admin.close()
@@ -209,8 +210,8 @@ def test_x_api_key_header_and_malformed_authorization(secured: Secured) -> None:
 @pytest.fixture
 def public(settings: Settings, embedder: Embedder) -> Iterator[str]:
     settings = settings.model_copy(update={"api_keys": entries(), "public_reads": True})
-    service = Service(settings, embedder=embedder)
-    with LiveServer(service) as server:
+    service = build_service(settings, embedder=embedder)
+    with LiveServer(service, settings) as server:
         yield server.url
     service.close()
 
@@ -237,8 +238,8 @@ def test_open_mode_without_keys(client: httpx.Client) -> None:
 def test_open_mode_warns_at_start(
     settings: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = Service(settings, embedder=embedder)
-    with caplog.at_level("WARNING"), LiveServer(service):
+    service = build_service(settings, embedder=embedder)
+    with caplog.at_level("WARNING"), LiveServer(service, settings):
         pass
     service.close()
     assert any("OPEN" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer
@@ -74,7 +75,7 @@ def browser() -> Iterator[Browser]:
 def site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[dict]:
     """The real service on a socket with the seed story and the unrelated news ingested."""
     data = tmp_path_factory.mktemp("browser") / "data"
-    service = Service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
+    service = build_service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
     try:
         with LiveServer(service) as live, httpx.Client(base_url=live.url, timeout=60) as api:
             results = ingest(api, seed_snippets())

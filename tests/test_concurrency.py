@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.consistency import check
-from app.records import Incoming
-from app.service import Service
+from engine.check import check
+from engine.records import Incoming
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer, load_jsonl
@@ -119,7 +120,7 @@ def test_concurrent_clients_match_a_sequential_run(
         assert answers[r.external_id][0]["id"] == r.id
 
     # the same input, one snippet at a time, in the writer's commit order (snippet ids)
-    replay = Service(Settings(data_dir=tmp_path / "replay"), embedder=embedder)
+    replay = build_service(Settings(data_dir=tmp_path / "replay"), embedder=embedder)
     try:
         for r in rows:
             replay.ingest(
@@ -146,6 +147,6 @@ def test_concurrent_clients_match_a_sequential_run(
     assert _partition({r.external_id: r.story_id for r in again}) == stories
     assert _partition({r.external_id: r.report_id for r in again}) == reports
     assert 2 < len(stories) < len(rows)  # a grouping with something to agree on
-    svc_settings = svc.settings
+    svc_settings = svc.config
     report = check(svc_settings.db_path, svc_settings.index_path)
     assert report.ok, report.problems

@@ -15,12 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.consistency import check
-from app.records import Incoming
-from app.service import Service
+from engine.check import check
+from engine.records import Incoming
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
-from storage import SQLiteRepository, StorageCorruptError
+from storage.errors import StorageCorruptError
+from storage.sqlite import SQLiteRepository
 from tests.conftest import load_jsonl
 from tests.serverproc import FAST_START, ROOT, ServerProcess
 
@@ -28,7 +30,7 @@ PAGE = 4096
 
 
 def _seed(data_dir: Path, embedder: Embedder) -> int:
-    svc = Service(Settings(data_dir=data_dir), embedder=embedder)
+    svc = build_service(Settings(data_dir=data_dir), embedder=embedder)
     try:
         items = [
             Incoming(
@@ -104,7 +106,7 @@ def test_damaged_index_is_rebuilt_in_process(
     _damage_index(data / "vectors.faiss", how)
     settings = Settings(data_dir=data)
     with caplog.at_level(logging.WARNING):
-        svc = Service(settings, embedder=embedder)
+        svc = build_service(settings, embedder=embedder)
     try:
         assert "corrupt" in caplog.text and "rebuilt from the database" in caplog.text
         assert svc.ready
@@ -167,7 +169,7 @@ def test_corrupt_database_is_refused_in_process(
     data = _copy(seeded, tmp_path)
     _damage_db(data / "storyline.db", how)
     with pytest.raises(StorageCorruptError) as info:
-        Service(Settings(data_dir=data), embedder=embedder)
+        build_service(Settings(data_dir=data), embedder=embedder)
     message = str(info.value)
     assert str(data / "storyline.db") in message and "backup" in message
     # the refused start must not have left the folder locked or the file rewritten

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.consistency import check
+from engine.check import check
 from tests.conftest import load_jsonl
 from tests.serverproc import ServerProcess
 

@@ -15,8 +15,9 @@ import httpx
 import numpy as np
 import pytest
 
-from app.reader import Gone
-from app.service import Service
+from engine.errors import Gone
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer
@@ -65,7 +66,7 @@ OTHER = {
 
 def consistency(service: Service) -> None:
     """Every stored aggregate equals a recount from the snippets; index == storage."""
-    db = sqlite3.connect(service.settings.db_path)
+    db = sqlite3.connect(service.config.db_path)
     try:
         stories = db.execute(
             "SELECT id, snippet_count, report_count, first_seen, last_seen, title_snippet_id "
@@ -234,7 +235,7 @@ def test_deleted_text_leaves_no_trace_in_the_database_files(
     marker = "Zyxqwv-takedown-7731"
     body = {"title": f"Report {marker}", "text": f"{marker} said the mayor resigned. " * 30}
     posted = post_all(client, [body])[0]
-    data_dir = service.settings.data_dir
+    data_dir = service.config.data_dir
     assert marker.encode() in _file_bytes(data_dir)
     assert client.delete(f"/v1/snippets/{posted['id']}").status_code == 200
     assert marker.encode() not in _file_bytes(data_dir)
@@ -243,7 +244,7 @@ def test_deleted_text_leaves_no_trace_in_the_database_files(
 def test_survives_restart_and_rebuild(
     settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
-    first = Service(settings, embedder=embedder)
+    first = build_service(settings, embedder=embedder)
     with LiveServer(first) as live, httpx.Client(base_url=live.url, timeout=60) as c:
         posted = post_all(c, [*QUAKE, OTHER])
         assert c.delete(f"/v1/snippets/{posted[0]['id']}").status_code == 200
@@ -252,7 +253,7 @@ def test_survives_restart_and_rebuild(
             == 200
         )
     first.close()
-    again = Service(settings, embedder=embedder)
+    again = build_service(settings, embedder=embedder)
     try:
         consistency(again)
         assert posted[0]["id"] not in again.index
@@ -261,7 +262,7 @@ def test_survives_restart_and_rebuild(
     finally:
         again.close()
     settings.index_path.unlink()  # rebuilt from storage alone
-    rebuilt = Service(settings, embedder=embedder)
+    rebuilt = build_service(settings, embedder=embedder)
     try:
         consistency(rebuilt)
         assert posted[0]["id"] not in rebuilt.index
@@ -272,16 +273,18 @@ def test_survives_restart_and_rebuild(
 CHILD = r"""
 import os, signal, sys, time
 from pathlib import Path
-from app.records import Incoming
-from app.service import Service
+from engine.records import Incoming
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 
 data_dir, mode, sid = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-svc = Service(Settings(data_dir=data_dir, writer_linger_ms=1.0))
+svc = build_service(Settings(data_dir=data_dir, writer_linger_ms=1.0))
 die = lambda *_: os.kill(os.getpid(), signal.SIGKILL)
 if mode == "inside":  # after the rows are gone, before COMMIT
-    remove = svc.changes.remove
-    svc.changes.remove = lambda *a: (remove(*a), die())
+    store = svc.repo.corrections
+    remove = store.remove
+    store.remove = lambda *a: (remove(*a), die())
 if mode in ("delete", "inside"):
     svc.delete_snippet(sid).result()
 else:
@@ -299,7 +302,7 @@ die()  # before any index snapshot: the file on disk still holds the old vectors
 def test_sigkill_between_commit_and_snapshot(
     mode: str, settings: Settings, embedder: Embedder
 ) -> None:
-    svc = Service(settings, embedder=embedder)
+    svc = build_service(settings, embedder=embedder)
     with LiveServer(svc) as live, httpx.Client(base_url=live.url, timeout=60) as c:
         posted = post_all(c, [*QUAKE, OTHER])
     old_vec = svc.repo.vectors([posted[0]["id"]])[posted[0]["id"]].copy()
@@ -314,7 +317,7 @@ def test_sigkill_between_commit_and_snapshot(
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert ("committed" in proc.stdout) == (mode != "inside")
-    after = Service(settings, embedder=embedder)
+    after = build_service(settings, embedder=embedder)
     try:
         consistency(after)
         sid = posted[0]["id"]

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from app.embed_queue import EmbedQueue, StaleModel
+from engine.embed_queue import EmbedQueue, StaleModel
 from embeddings import ModelIdentity
 
 

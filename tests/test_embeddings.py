@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.service import ModelMismatch, Service
+from app.wiring import build_service
+from engine.errors import ModelMismatch
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder, load_embedder
 from embeddings.base import Embedder as EmbedderProtocol
@@ -105,11 +107,11 @@ def test_service_runs_on_a_sentence_transformers_model_and_keeps_its_identity(
     tmp_path: Path, minilm_dir: Path, embedder: Embedder
 ) -> None:
     settings = Settings(data_dir=tmp_path / "d", model=str(minilm_dir), writer_linger_ms=1.0)
-    service = Service(settings)  # loads the model by path, as `STORYLINE_MODEL=...` does
+    service = build_service(settings)  # loads the model by path, as `STORYLINE_MODEL=...` does
     try:
         assert service.info()["model"]["dim"] == 384
         assert service.info()["thresholds"]["calibrated_on"] == FALLBACK.calibrated_on
-        from app.records import Incoming
+        from engine.records import Incoming
 
         out = service.ingest(
             [
@@ -131,7 +133,7 @@ def test_service_runs_on_a_sentence_transformers_model_and_keeps_its_identity(
         service.close()
     # The stored vectors belong to that model: another one must not serve them silently.
     with pytest.raises(ModelMismatch):
-        Service(settings.model_copy(update={"model": "usem3"}), embedder=embedder)
+        build_service(settings.model_copy(update={"model": "usem3"}), embedder=embedder)
 
 
 def test_unknown_model_names_the_spec_and_what_to_do() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from evaluation import datasets
@@ -49,15 +50,15 @@ def test_cached_embedder_embeds_each_text_once(embedder: Embedder) -> None:
 
 
 def test_thresholds_reach_the_service(cached: CachedEmbedder) -> None:
-    """Settings overrides move the real decisions: nothing joins, or every story joins."""
+    """Overrides move the real decisions: nothing joins, or every story joins."""
     data = datasets.seed_story()
-    apart = Settings(report_threshold=5.0, story_threshold=5.0, near_duplicate_threshold=5.0)
+    apart = {"report": 5.0, "story": 5.0, "near_duplicate": 5.0}
     res = run_online(data, cached, apart)
     assert res.thresholds["report"] == 5.0 and res.thresholds["story"] == 5.0
     for level in ("story", "report"):
         assert res.scores[level]["groups"] == len(data.items)
         assert res.scores[level]["pairwise"]["recall"] == 0.0
-    together = run_online(data, cached, Settings(story_threshold=-1.0))
+    together = run_online(data, cached, {"story": -1.0})
     assert together.scores["story"]["groups"] == 1
     assert together.scores["story"]["pairwise"]["recall"] == 1.0
     # the run's ids are the service's own: one story id for every item
@@ -110,8 +111,8 @@ def test_mutual_neighbours_recover_translations_through_the_pipeline(
     """The mutual-nearest-neighbour bonus reaches decisions in the real writer and the
     nightly re-cluster: more translation pairs joined, precision kept."""
     data = datasets.load("tatoeba-deu").subset(300)
-    without = evaluate(data, cached, Settings(mutual_bonus=0.0), mode=mode, orders=1)
-    with_bonus = evaluate(data, cached, Settings(mutual_bonus=0.05), mode=mode, orders=1)
+    without = evaluate(data, cached, {"mutual_bonus": 0.0}, mode=mode, orders=1)
+    with_bonus = evaluate(data, cached, {"mutual_bonus": 0.05}, mode=mode, orders=1)
     before, after = without.scores["report"]["pairwise"], with_bonus.scores["report"]["pairwise"]
     assert after["recall"] > before["recall"], (before, after)
     assert after["precision"] >= before["precision"] - 0.05, (before, after)
@@ -123,7 +124,7 @@ def test_rehomed_snippets_leave_consistent_reports(cached: CachedEmbedder, tmp_p
     stored in their new report, mostly beside that translation, and every report's and
     story's counts stay true."""
     data = datasets.load("tatoeba-ita").subset(300)
-    service = Service(Settings(data_dir=tmp_path), embedder=cached)
+    service = build_service(Settings(data_dir=tmp_path), embedder=cached)
     try:
         answers = _ingest(service, _ordered(data, 0), 64)
         stored = service.repo.snippets([o.id for o in answers.values()])

@@ -25,7 +25,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from app.validation import FieldError, parse_item
 from embeddings import Embedder
@@ -49,9 +50,10 @@ FUZZ = hsettings(
 def live(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[LiveServer]:
     """One server for the module: hostile input must not hurt later requests either."""
     data = tmp_path_factory.mktemp("fuzz") / "data"
-    service = Service(Settings(data_dir=data, writer_linger_ms=1.0, **LIMITS), embedder=embedder)
+    settings = Settings(data_dir=data, writer_linger_ms=1.0, **LIMITS)
+    service = build_service(settings, embedder=embedder)
     try:
-        with LiveServer(service) as server:
+        with LiveServer(service, settings) as server:
             yield server
     finally:
         service.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from language import ISO_639_1_CODES, LanguageDetector, dominant_script_text, validate_code
+from language import ISO_639_1_CODES, validate_code
+from language.detect import LanguageDetector, dominant_script_text
 
 RU = [
     "В Пентагоне считают, что Путин не вправе ставить условия",

@@ -12,7 +12,8 @@ import pytest
 
 from app.http.auth import hash_key
 from app.http.ratelimit import RateLimiter
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer
@@ -59,8 +60,8 @@ def limited(settings: Settings, embedder: Embedder) -> Iterator[str]:
             "rate_limit_burst": 3,
         }
     )
-    service = Service(settings, embedder=embedder)
-    with LiveServer(service) as server:
+    service = build_service(settings, embedder=embedder)
+    with LiveServer(service, settings) as server:
         yield server.url
     service.close()
 
@@ -81,9 +82,9 @@ def test_rate_limit_per_key_answers_429_with_retry_after(limited: str) -> None:
 
 def test_open_service_limits_per_client_address(settings: Settings, embedder: Embedder) -> None:
     settings = settings.model_copy(update={"rate_limit_per_second": 0.01, "rate_limit_burst": 2})
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     try:
-        with LiveServer(service) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        with LiveServer(service, settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
             codes = [c.get("/v1/info").status_code for _ in range(3)]
     finally:
         service.close()
@@ -92,9 +93,9 @@ def test_open_service_limits_per_client_address(settings: Settings, embedder: Em
 
 def test_body_limit_413(settings: Settings, embedder: Embedder) -> None:
     settings = settings.model_copy(update={"max_body_bytes": 4096})
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     try:
-        with LiveServer(service) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        with LiveServer(service, settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
             big = {"text": "x" * 10_000}
             r = c.post("/v1/snippets", json=big)
             assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
@@ -120,7 +121,7 @@ def test_burst_beyond_the_writer_queue_sheds_load_with_503(
 ) -> None:
     size = 4
     settings = settings.model_copy(update={"writer_queue_size": size, "writer_linger_ms": 20.0})
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     deepest = 0
     sampling = True
 
@@ -153,7 +154,7 @@ def test_burst_beyond_the_writer_queue_sheds_load_with_503(
                 assert r.json()["error"]["code"] == "overloaded"
 
     try:
-        with LiveServer(service) as server:
+        with LiveServer(service, settings) as server:
             watcher = threading.Thread(target=sample)
             watcher.start()
             threads = [threading.Thread(target=fire, args=(n, server.url)) for n in range(clients)]

@@ -166,13 +166,13 @@ def test_serve_is_ready_before_language_models_and_detects_once_they_load(
 def test_reindex_to_another_model_runs_it_in_a_process_and_retires_the_old_one(
     tmp_path: Path,
 ) -> None:
-    from app.reindex.options import ReindexOptions
-    from app.service import Service
     from app.settings import Settings
+    from app.wiring import build_service
+    from engine.reindex.options import ReindexOptions
     from tests.test_reindex import incoming, run, seed_story
 
     settings = Settings(data_dir=tmp_path / "d", writer_linger_ms=1.0, embed_threads=1)
-    service = Service(settings)  # its own model process, as `storyline serve` runs it
+    service = build_service(settings)  # its own model process, as `storyline serve` runs it
     try:
         old = service.embedder
         assert isinstance(old, EmbedderProcess)

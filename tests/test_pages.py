@@ -19,7 +19,8 @@ from app.pages.present import (
     preferred_language,
 )
 from app.pages.timeline import build_timeline
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer, load_jsonl
@@ -109,7 +110,7 @@ def seeded(
 ) -> Iterator[tuple[httpx.Client, list[dict]]]:
     """One service with the seed story and the unrelated news, shared by the read-only tests."""
     data = tmp_path_factory.mktemp("pages") / "data"
-    service = Service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
+    service = build_service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
     try:
         with LiveServer(service) as live, httpx.Client(base_url=live.url, timeout=60) as client:
             yield client, ingest(client, seed_snippets())
@@ -339,7 +340,7 @@ def test_merged_story_shows_a_notice(client: httpx.Client, service: Service) -> 
     page = client.get(f"/stories/{a['story_id']}").text
     assert "merged into" not in page
     # the re-index marks merged stories in this column; set it as it would
-    with sqlite3.connect(service.settings.db_path) as db:
+    with sqlite3.connect(service.config.db_path) as db:
         db.execute(
             "UPDATE stories SET merged_into = ? WHERE id = ?", (b["story_id"], a["story_id"])
         )

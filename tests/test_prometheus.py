@@ -8,7 +8,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 
@@ -76,9 +77,9 @@ def test_requests_ingest_embedding_and_state(client: httpx.Client, service: Serv
 
 
 def test_reindex_phase_timer(service: Service, client: httpx.Client) -> None:
-    with service.metrics.phase("embed"):
+    with service.observer.phase("embed"):
         pass
-    with pytest.raises(RuntimeError), service.metrics.phase("cluster"):
+    with pytest.raises(RuntimeError), service.observer.phase("cluster"):
         raise RuntimeError("a failed phase is timed too")
     m = scrape(client)
     assert value(m, "storyline_reindex_phase_duration_seconds_count", phase="embed") == 1
@@ -108,10 +109,10 @@ def test_a_real_reindex_records_its_phases(client: httpx.Client) -> None:
 def test_each_service_has_its_own_registry(
     service: Service, settings: Settings, embedder: Embedder, tmp_path
 ) -> None:
-    other = Service(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
+    other = build_service(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
     try:
-        service.metrics.ingested.labels("created").inc(5)
-        body, _ = other.metrics.render()
+        service.observer.ingested.labels("created").inc(5)
+        body, _ = other.observer.render()
         assert b'storyline_snippets_ingested_total{status="created"} 5.0' not in body
         assert b"storyline_index_size 0.0" in body
     finally:

@@ -7,15 +7,10 @@ import dataclasses
 import faiss
 import numpy as np
 
-from stories.assign import Params
-from stories.recluster import (
-    average_linkage,
-    choose_titles,
-    knn_edges,
-    nearest_of,
-    pair_scores,
-    recluster,
-)
+from stories.params import Params
+from stories.recluster import average_linkage, knn_edges, recluster
+from stories.scoring import nearest_of, pair_scores
+from stories.titles import choose_titles
 
 DAY = 86400.0
 PARAMS = Params(

@@ -12,10 +12,11 @@ import httpx
 import numpy as np
 import pytest
 
-from app.records import Incoming
-from app.reindex import PHASES, Killed, ReindexOptions, StopHook
-from app.reindex.runner import Reindex
-from app.service import ModelMismatch, Service
+from engine.records import Incoming
+from engine.reindex import PHASES, Killed, ReindexOptions, StopHook
+from app.wiring import build_service
+from engine.errors import ModelMismatch
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from embeddings.base import ModelIdentity
@@ -51,7 +52,7 @@ def ingest(service: Service, items: list[Item], batch: int = 8) -> dict[str, int
 
 
 def assignments(service: Service) -> dict[int, tuple[int, int]]:
-    rows = service.repo._read.execute("SELECT id, story_id, report_id FROM snippets").fetchall()
+    rows = service.repo.conn.execute("SELECT id, story_id, report_id FROM snippets").fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
@@ -66,7 +67,7 @@ def scores(service: Service, data: Dataset, ids: dict[str, int]) -> tuple[dict, 
 
 def run(service: Service, options: ReindexOptions | None = None, **kw: object) -> dict:
     opts = options or ReindexOptions()
-    return service.jobs.run("reindex", opts.as_dict(), Reindex(service, opts, **kw))  # type: ignore[arg-type]
+    return service.jobs.run("reindex", opts.as_dict(), service.reindex_job(opts, **kw))  # type: ignore[arg-type]
 
 
 def crash(service: Service) -> None:
@@ -79,7 +80,7 @@ def crash(service: Service) -> None:
 def assert_consistent(service: Service) -> None:
     """Every snippet sits in a live story and a report of that story, and every stored
     count, the index and the model identity agree with the rows."""
-    q = service.repo._read.execute
+    q = service.repo.conn.execute
     assert (
         q(
             "SELECT COUNT(*) FROM snippets s LEFT JOIN stories st ON st.id = s.story_id "
@@ -217,7 +218,7 @@ def split_online(tmp_path: Path, embedder: Embedder) -> tuple[Settings, dict[str
     """Online assignment with a story threshold no pair passes: every report its own story
     (a stand-in for stories split by arrival order), then the service stops."""
     settings = Settings(data_dir=tmp_path / "split", writer_linger_ms=1.0, story_threshold=0.99)
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     try:
         ids = ingest(service, seed_story().items)
     finally:
@@ -229,7 +230,7 @@ def test_merged_ids_redirect(tmp_path: Path, embedder: Embedder) -> None:
     from conftest import LiveServer
 
     settings, ids = split_online(tmp_path, embedder)
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     try:
         before = assignments(service)
         old_stories = {s for s, _ in before.values()}
@@ -240,7 +241,7 @@ def test_merged_ids_redirect(tmp_path: Path, embedder: Embedder) -> None:
         assert_consistent(service)
         live = {
             r[0]
-            for r in service.repo._read.execute("SELECT id FROM stories WHERE merged_into IS NULL")
+            for r in service.repo.conn.execute("SELECT id FROM stories WHERE merged_into IS NULL")
         }
         assert live <= old_stories  # merges keep an old id; none had to be made up
         with LiveServer(service) as server, httpx.Client(base_url=server.url) as client:
@@ -260,7 +261,7 @@ def test_merged_ids_redirect(tmp_path: Path, embedder: Embedder) -> None:
 
 def test_dry_run_changes_nothing(tmp_path: Path, embedder: Embedder) -> None:
     settings, _ = split_online(tmp_path, embedder)
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     try:
         before = assignments(service)
         stories_before = service.repo.counts()
@@ -305,7 +306,7 @@ def test_snippets_posted_during_the_job_are_carried_over(
     ingest(service, first)
     hook = PauseHook("cluster")
     opts = ReindexOptions()
-    job = service.jobs.start("reindex", opts.as_dict(), Reindex(service, opts, hook=hook))
+    job = service.jobs.start("reindex", opts.as_dict(), service.reindex_job(opts, hook=hook))
     assert hook.reached.wait(60)
     with LiveServer(service) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         posted = []
@@ -344,15 +345,15 @@ def test_killed_in_each_phase_leaves_a_consistent_service(
     phase: str, settings: Settings, embedder: Embedder
 ) -> None:
     data = seed_story()
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     ingest(service, data.items[::-1])
     before = assignments(service)
     with pytest.raises(Killed):
         run(service, hook=StopHook(phase=phase))
-    job_id = service.repo._read.execute("SELECT MAX(id) FROM jobs").fetchone()[0]
+    job_id = service.repo.conn.execute("SELECT MAX(id) FROM jobs").fetchone()[0]
     crash(service)
 
-    service = Service(settings, embedder=embedder)  # the restart
+    service = build_service(settings, embedder=embedder)  # the restart
     try:
         job = service.get_job(job_id)
         assert job["state"] == "failed" and "interrupted" in job["error"]
@@ -373,7 +374,7 @@ def test_model_change_reembeds_resumes_and_updates_identity(
     settings: Settings, embedder: Embedder
 ) -> None:
     data = seed_story()
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     ingest(service, data.items)
     target = PermutedEmbedder(embedder)
     n = len(data.items)
@@ -381,7 +382,7 @@ def test_model_change_reembeds_resumes_and_updates_identity(
         run(service, target=target, batch=10, hook=StopHook(batches=1))
     crash(service)
 
-    service = Service(settings, embedder=embedder)  # still the old model's data
+    service = build_service(settings, embedder=embedder)  # still the old model's data
     try:
         assert service.repo.get_meta("model") == embedder.identity.key
         assert_consistent(service)
@@ -398,7 +399,7 @@ def test_model_change_reembeds_resumes_and_updates_identity(
         stored = service.repo.vectors([first])[first]
         fresh = target.embed([model_input(text.title, text.text, settings.embed_chars)])[0]
         assert np.allclose(stored, fresh, atol=1e-5)
-        assert service.repo._read.execute("SELECT COUNT(*) FROM reembedded").fetchone()[0] == 0
+        assert service.repo.conn.execute("SELECT COUNT(*) FROM reembedded").fetchone()[0] == 0
         # the new model, the new index and the new stored vectors agree: a near copy of a
         # stored snippet is recognised as one
         original = data.items[0]
@@ -419,6 +420,6 @@ def test_model_change_reembeds_resumes_and_updates_identity(
         assert out.status == "duplicate"
     finally:
         service.close()
-    Service(settings, embedder=PermutedEmbedder(embedder)).close()  # restarts on the new model
+    build_service(settings, embedder=PermutedEmbedder(embedder)).close()  # restarts on the new model
     with pytest.raises(ModelMismatch):
-        Service(settings, embedder=embedder)
+        build_service(settings, embedder=embedder)

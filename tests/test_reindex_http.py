@@ -10,9 +10,9 @@ import pytest
 from test_reindex import PauseHook, assert_consistent, ingest, split_online
 
 from app import cli
-from app.reindex import ReindexOptions
-from app.reindex.runner import Reindex
-from app.service import Service
+from engine.reindex import ReindexOptions
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from evaluation.datasets import seed_story
@@ -66,7 +66,7 @@ def test_second_reindex_while_one_runs_answers_409(service: Service, client: htt
     ingest(service, seed_story().items[:6])
     hook = PauseHook("knn")
     opts = ReindexOptions()
-    running = service.jobs.start("reindex", opts.as_dict(), Reindex(service, opts, hook=hook))
+    running = service.jobs.start("reindex", opts.as_dict(), service.reindex_job(opts, hook=hook))
     assert hook.reached.wait(60)
     try:
         r = client.post("/v1/reindex", json={"dry_run": True})
@@ -119,7 +119,7 @@ def test_cli_refuses_while_a_service_holds_the_data_dir(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ingest(service, seed_story().items[:2])
-    code = cli.main(["reindex", "--data-dir", str(service.settings.data_dir), "--quiet"])
+    code = cli.main(["reindex", "--data-dir", str(service.config.data_dir), "--quiet"])
     assert code == 2
     err = capsys.readouterr().err
     assert "in use" in err and "/v1/reindex" in err
@@ -136,12 +136,12 @@ def test_cli_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_job_survives_a_restart(settings: Settings, embedder: Embedder) -> None:
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     ingest(service, seed_story().items[:4])
     opts = ReindexOptions()
-    job = service.jobs.run("reindex", opts.as_dict(), Reindex(service, opts))
+    job = service.jobs.run("reindex", opts.as_dict(), service.reindex_job(opts))
     service.close()
-    service = Service(settings, embedder=embedder)
+    service = build_service(settings, embedder=embedder)
     try:
         again = service.get_job(job["id"])
         assert again["state"] == "succeeded" and again["summary"] == job["summary"]

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.service import Service
+from app.wiring import build_service
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder
 from tests.conftest import LiveServer, load_jsonl
@@ -43,7 +44,7 @@ def ingested(
 ) -> Iterator[tuple[httpx.Client, dict[str, dict]]]:
     """One service per arrival order; yields the client and each item's stored snippet."""
     data: Path = tmp_path_factory.mktemp(f"seed-{request.param}")
-    service = Service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
+    service = build_service(Settings(data_dir=data, writer_linger_ms=1.0), embedder=embedder)
     try:
         with LiveServer(service) as live, httpx.Client(base_url=live.url, timeout=60) as client:
             answers = _post_all(client, request.param)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 import time
 from collections.abc import Iterator
@@ -9,9 +11,11 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from app.locking import DataDirBusy
-from app.records import Incoming
-from app.service import ModelMismatch, Service
+from engine.locking import DataDirBusy
+from engine.records import Incoming
+from app.wiring import build_service
+from engine.errors import ModelMismatch
+from engine.service import Service
 from app.settings import Settings
 from embeddings import Embedder, ModelIdentity
 from tests.conftest import load_jsonl
@@ -44,11 +48,11 @@ def unrelated() -> list[Incoming]:
 
 def test_restart_reuses_stored_vectors(settings: Settings, embedder: Embedder) -> None:
     counting = Counting(embedder)
-    svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    svc = build_service(settings, embedder=counting)  # type: ignore[arg-type]
     svc.ingest(unrelated())
     svc.close()
     counting.texts.clear()
-    again = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    again = build_service(settings, embedder=counting)  # type: ignore[arg-type]
     try:
         assert len(again.index) == 12
         # Only the one-line warm-up went through the model: nothing was re-embedded.
@@ -61,7 +65,7 @@ def test_restart_reuses_stored_vectors(settings: Settings, embedder: Embedder) -
 
 @pytest.mark.parametrize("damage", ["delete", "truncate", "garbage"])
 def test_index_rebuilt_from_database(settings: Settings, embedder: Embedder, damage: str) -> None:
-    svc = Service(settings, embedder=embedder)
+    svc = build_service(settings, embedder=embedder)
     svc.ingest(unrelated())
     expected = svc.search("earthquake in Chile", 3)
     svc.close()
@@ -72,7 +76,7 @@ def test_index_rebuilt_from_database(settings: Settings, embedder: Embedder, dam
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     else:
         path.write_bytes(b"\0" * 4096)
-    again = Service(settings, embedder=embedder)
+    again = build_service(settings, embedder=embedder)
     try:
         assert len(again.index) == 12
         assert again.search("earthquake in Chile", 3) == expected
@@ -81,7 +85,7 @@ def test_index_rebuilt_from_database(settings: Settings, embedder: Embedder, dam
 
 
 def test_unsaved_index_is_topped_up_from_storage(settings: Settings, embedder: Embedder) -> None:
-    svc = Service(settings, embedder=embedder)
+    svc = build_service(settings, embedder=embedder)
     items = unrelated()
     svc.ingest(items[:4])
     svc.snapshot_index()
@@ -89,7 +93,7 @@ def test_unsaved_index_is_topped_up_from_storage(settings: Settings, embedder: E
     # Simulate a crash: no final snapshot, only the writer stops and the lock goes.
     svc.writer.stop()
     svc._lock.release()
-    again = Service(settings, embedder=embedder)
+    again = build_service(settings, embedder=embedder)
     try:
         assert len(again.index) == 12
         assert sorted(again.index.ids().tolist()) == list(range(1, 13))
@@ -98,7 +102,7 @@ def test_unsaved_index_is_topped_up_from_storage(settings: Settings, embedder: E
 
 
 def test_another_model_refuses_the_data(settings: Settings, embedder: Embedder) -> None:
-    Service(settings, embedder=embedder).close()
+    build_service(settings, embedder=embedder).close()
 
     class Other(Counting):
         pass
@@ -106,14 +110,14 @@ def test_another_model_refuses_the_data(settings: Settings, embedder: Embedder) 
     other = Other(embedder)
     other.identity = ModelIdentity("other", embedder.identity.dim, "1")
     with pytest.raises(ModelMismatch, match="STORYLINE_MODEL"):
-        Service(settings, embedder=other)  # type: ignore[arg-type]
+        build_service(settings, embedder=other)  # type: ignore[arg-type]
 
 
 def test_second_writer_on_the_same_folder_is_refused(
     service: Service, settings: Settings, embedder: Embedder
 ) -> None:
     with pytest.raises(DataDirBusy, match="in use"):
-        Service(settings, embedder=embedder)
+        build_service(settings, embedder=embedder)
 
 
 def test_concurrent_submissions_share_one_writer(service: Service) -> None:
@@ -146,7 +150,7 @@ def test_concurrent_submissions_share_one_writer(service: Service) -> None:
 def counted(settings: Settings, embedder: Embedder) -> Iterator[tuple[Service, Counting]]:
     """A service on the real model that counts what it embeds."""
     counting = Counting(embedder)
-    svc = Service(settings, embedder=counting)  # type: ignore[arg-type]
+    svc = build_service(settings, embedder=counting)  # type: ignore[arg-type]
     yield svc, counting
     svc.close()
 
@@ -193,23 +197,28 @@ def test_snippets_are_embedded_once_as_they_arrive_and_the_writer_uses_those_vec
     )
 
 
+def swap(svc: Service, model: Embedder) -> None:
+    """A new generation with another model (the index and parameters kept)."""
+    svc.current.install(dataclasses.replace(svc.current.get(), embedder=model))
+
+
 def test_vectors_from_a_replaced_model_or_a_failed_call_are_embedded_again(
     settings: Settings, embedder: Embedder
 ) -> None:
-    svc = Service(settings, embedder=embedder)
+    svc = build_service(settings, embedder=embedder)
     try:
         pipeline = svc.pipeline
         items = unrelated()
         pipeline.embed_ahead(items[:4])  # by the model in place when they arrived
         swapped = Counting(embedder)
-        pipeline.embedder = swapped  # type: ignore[assignment]  # as a re-index swap does
+        swap(svc, swapped)  # as a re-index swap does
         assert [o.status for o in pipeline.process(items[:4])] == ["created"] * 4
         assert len(swapped.texts) == 4  # embedded again by the model now in place
         failing = Failing(embedder)
-        pipeline.embedder = failing  # type: ignore[assignment]
+        swap(svc, failing)
         pipeline.embed_ahead(items[4:8])  # this call fails on the embedding thread
         assert [o.status for o in pipeline.process(items[4:8])] == ["created"] * 4
         assert failing.texts[0] == "(failed)" and len(failing.texts) == 5
-        assert not pipeline._ahead  # nothing handed is left behind
+        assert pipeline.ahead.pending == 0  # nothing handed is left behind
     finally:
         svc.close()

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storage import NewSnippet, SQLiteRepository, StorageCorruptError
-from storage.records import ReportState, StoryState
+from storage.errors import StorageCorruptError
+from storage.records import BatchWrite, NewSnippet, ReportState, StoryState
+from storage.sqlite import SQLiteRepository
 
 DIM = 8
 
@@ -39,24 +40,26 @@ def repo(tmp_path: Path) -> SQLiteRepository:
 
 
 def seed(repo: SQLiteRepository) -> None:
-    repo.commit(
-        [snippet(1, 1, 1, ext="a"), snippet(2, 1, 1, "ru"), snippet(3, 2, 2, "es")],
-        [story(1, 2, {"en": 1, "ru": 1}, 10.0), story(2, 1, {"es": 1}, 20.0)],
-        [ReportState(1, 1, 1001.0, 2), ReportState(2, 2, 1003.0, 1)],
-        "m@1",
+    repo.writer.commit(
+        BatchWrite(
+            [snippet(1, 1, 1, ext="a"), snippet(2, 1, 1, "ru"), snippet(3, 2, 2, "es")],
+            [story(1, 2, {"en": 1, "ru": 1}, 10.0), story(2, 1, {"es": 1}, 20.0)],
+            [ReportState(1, 1, 1001.0, 2), ReportState(2, 2, 1003.0, 1)],
+            "m@1",
+        )
     )
 
 
 def test_commit_and_read_back(repo: SQLiteRepository) -> None:
     seed(repo)
-    assert repo.max_ids() == (3, 2, 2)
+    assert repo.writer.max_ids() == (3, 2, 2)
     assert repo.counts() == {"snippets": 3, "reports": 2, "stories": 2}
     row = repo.get_snippet(2)
     assert row is not None and row.lang == "ru" and row.story_id == 1
     assert repo.by_external_ids(["a", "zzz"])["a"].id == 1
-    assert [r.id for r in repo.by_hash("h3")] == [3]
+    assert [r.id for r in repo.writer.by_hash("h3")] == [3]
     np.testing.assert_array_equal(repo.vectors([3])[3], snippet(3, 2, 2).vector)
-    states = repo.story_states([1])
+    states = repo.writer.story_states([1])
     assert states[1].languages == {"en": 1, "ru": 1}
     assert repo.stories([1])[1].snippet_count == 2
 
@@ -73,8 +76,14 @@ def test_story_page_orders_filters_and_pages(repo: SQLiteRepository) -> None:
 def test_failed_commit_leaves_nothing(repo: SQLiteRepository) -> None:
     seed(repo)
     with pytest.raises(Exception, match="UNIQUE"):
-        repo.commit([snippet(4, 3, 3), snippet(1, 3, 3)], [story(3, 2, {"en": 2}, 30.0)],
-                    [ReportState(3, 3, 0.0, 2)], "m@1")
+        repo.writer.commit(
+            BatchWrite(
+                [snippet(4, 3, 3), snippet(1, 3, 3)],
+                [story(3, 2, {"en": 2}, 30.0)],
+                [ReportState(3, 3, 0.0, 2)],
+                "m@1",
+            )
+        )
     assert repo.counts() == {"snippets": 3, "reports": 2, "stories": 2}
     assert repo.get_snippet(4) is None
 
@@ -94,8 +103,8 @@ def test_reopen_keeps_everything_and_vectors_stream_in_batches(tmp_path: Path) -
 
 def test_meta_round_trip(repo: SQLiteRepository) -> None:
     assert repo.get_meta("model") is None
-    repo.set_meta("model", "m@1")
-    repo.set_meta("model", "m@2")
+    repo.writer.set_meta("model", "m@1")
+    repo.writer.set_meta("model", "m@2")
     assert repo.get_meta("model") == "m@2"
 
 

@@ -1,4 +1,7 @@
-"""Every failure answers `{error: {code, message, field?}}` with a fitting 4xx/5xx status."""
+"""Every failure answers `{error: {code, message, field?}}` with a fitting 4xx/5xx status.
+
+The one place where domain errors (engine/errors.py, validation) become statuses.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.corrections import Conflict
-from app.reader import BadCursor, Gone, NotFound
 from app.validation import FieldError
-from app.writer import Overloaded
+from engine.errors import BadCursor, Conflict, Gone, JobConflict, NotFound, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BadCursor)
     def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
         return error(400, "bad_cursor", str(exc), "cursor")
+
+    @app.exception_handler(JobConflict)
+    def _job_running(_: Request, exc: JobConflict) -> JSONResponse:
+        body = {"code": "job_running", "message": str(exc), "job_id": exc.job_id}
+        return JSONResponse({"error": body}, status_code=409)
 
     @app.exception_handler(Overloaded)
     def _overloaded(_: Request, exc: Overloaded) -> JSONResponse:

@@ -12,10 +12,10 @@ import json
 import logging
 import re
 import uuid
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
-request_id: ContextVar[str | None] = ContextVar("storyline_request_id", default=None)
+from engine.context import request_id
+
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {

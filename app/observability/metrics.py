@@ -42,6 +42,7 @@ class _StateGauges(Collector):
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
+        self._gauges: _StateGauges | None = None
         self.requests = Counter(
             "storyline_http_requests",
             "HTTP requests by route template, method and status.",
@@ -93,16 +94,31 @@ class Metrics:
         )
 
     def watch(self, read: Callable[[], dict[str, float]]) -> None:
-        """Register the state gauges; `read` is called at every scrape."""
-        self.registry.register(_StateGauges(read))
+        """Register the state gauges; `read` is called at every scrape (a second call
+        replaces the first: an app started again on the same service)."""
+        if self._gauges is not None:
+            self.registry.unregister(self._gauges)
+        self._gauges = _StateGauges(read)
+        self.registry.register(self._gauges)
 
+    # -- engine.observer.Observer --------------------------------------------
     def observe_embedding(self, texts: int, seconds: float) -> None:
         self.embed_batch.observe(texts)
         self.embed_seconds.observe(seconds)
 
+    def count_outcomes(self, statuses: list[str]) -> None:
+        for status in statuses:
+            self.ingested.labels(status).inc()
+
+    def count_shed(self, snippets: int) -> None:
+        self.shed.inc(snippets)
+
+    def count_correction(self, action: str) -> None:
+        self.corrections.labels(action).inc()
+
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Time one re-index phase: `with service.metrics.phase("embed"): ...`."""
+        """Time one re-index phase: `with metrics.phase("embed"): ...`."""
         started = time.perf_counter()
         try:
             yield

@@ -53,8 +53,7 @@ class RequestContext:
             template = getattr(route, "path", None) or "<unmatched>"
             method = scope.get("method", "")
             app = scope.get("app")
-            service = getattr(getattr(app, "state", None), "service", None)
-            metrics = getattr(service, "metrics", None)
+            metrics = getattr(getattr(app, "state", None), "metrics", None)
             if metrics is not None:
                 metrics.requests.labels(method, template, str(status)).inc()
                 metrics.request_seconds.labels(method, template).observe(elapsed)

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.http.auth import require
-from app.http.routes import ServiceDep
+from app.http.deps import ServiceDep, SettingsDep
 from app.pages.present import (
     human_time,
     language_name,
@@ -30,7 +30,7 @@ from app.pages.present import (
     story_snippets,
 )
 from app.pages.timeline import build_timeline
-from app.reader import BadCursor, Gone, NotFound
+from engine.errors import BadCursor, Gone, NotFound
 from language import validate_code
 
 HERE = Path(__file__).parent
@@ -88,6 +88,7 @@ def _limit(value: str | None, largest: int) -> int:
 def story_list(
     request: Request,
     service: ServiceDep,
+    settings: SettingsDep,
     q: str | None = None,
     lang: str | None = None,
     since: str | None = None,
@@ -97,7 +98,7 @@ def story_list(
     """Newest stories first; with `q`, the stories nearest the query in any language."""
     try:
         code = _lang(lang)
-        size = _limit(limit, service.settings.max_page_size)
+        size = _limit(limit, settings.max_page_size)
         try:
             since_ts = parse_since(since) if since else None
         except ValueError as exc:
@@ -126,7 +127,7 @@ def story_list(
         "q": query,
         "lang": code,
         "since": since or "",
-        "languages": service.settings.languages,
+        "languages": settings.languages,
         "next_url": _url("/", {**keep, "cursor": next_cursor}) if next_cursor else None,
         "first_url": _url("/", keep) if cursor else None,
     }

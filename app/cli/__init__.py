@@ -1,0 +1,49 @@
+"""The `storyline` command: serve, ingest, stories, show, reindex, check, hash-key, eval,
+calibrate (see README.md, CLI). Each command's module imports what it needs when it
+runs: `storyline serve` starts the model's process first, so its weights load while the
+web stack imports."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+
+from app.cli import evaluate, ingest, read, reindex, serve
+from app.settings import Settings
+from storage.errors import StorageCorruptError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storyline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve.add_parsers(sub)  # serve, hash-key
+    ingest.add_parser(sub)
+    read.add_parsers(sub)  # stories, show, check
+    reindex.add_parser(sub)
+    evaluate.add_parsers(sub)  # eval, calibrate
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    if "PORT" in os.environ and "STORYLINE_PORT" not in os.environ:
+        os.environ["STORYLINE_PORT"] = os.environ["PORT"]
+    if (argv if argv is not None else sys.argv[1:])[:1] == ["serve"]:
+        with contextlib.suppress(ValueError):  # invalid settings: `serve` reports them
+            serve.start_model(Settings())  # before uvicorn's imports
+    args = build_parser().parse_args(argv)
+    started = time.time()
+    try:
+        code = int(args.func(args))
+    except StorageCorruptError as exc:
+        print(f"storyline {args.command}: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "ingest" and not args.quiet:
+        print(f"done in {time.time() - started:.1f}s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Settings become a running engine here, and only here: the model, the language
+detector, the parameters (the model's calibration with the settings' overrides) and
+the engine's configuration."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from embeddings import Embedder, load_embedder
+from engine.config import EngineConfig
+from engine.generation import ParamsFor, params_for
+from engine.observer import Observer
+from engine.service import Service
+
+from app.observability.metrics import Metrics
+from app.settings import Settings
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        data_dir=settings.data_dir,
+        model=settings.model,
+        embed_chars=settings.embed_chars,
+        embed_batch=settings.embed_batch_size,
+        writer_queue_size=settings.writer_queue_size,
+        writer_linger_ms=settings.writer_linger_ms,
+        index_snapshot_every=settings.index_snapshot_every,
+    )
+
+
+def load_model(settings: Settings, spec: str | None = None) -> Embedder:
+    """The model `spec` names (default: the configured one), laid out as the settings say:
+    in child processes (`embeddings.process`) or in this process."""
+    spec = spec or settings.model
+    if settings.model_process:
+        from embeddings.process import model_process
+
+        workers, threads = settings.model_layout()
+        return model_process(spec, threads=threads, device=settings.device, workers=workers)
+    return load_embedder(spec, threads=settings.embed_threads, device=settings.device)
+
+
+def parameters(settings: Settings) -> ParamsFor:
+    """A model's parameters: its calibration, then the settings' overrides."""
+    return partial(params_for, overrides=settings.param_overrides())
+
+
+def build_service(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    *,
+    adopt_model: bool = False,
+    observer: Observer | None = None,
+) -> Service:
+    """The service on `settings`. A service handed a loaded model (the tests') runs it as
+    it is; otherwise it loads and owns the configured one. Language models start loading
+    once it is ready (their ~5 CPU-s would otherwise share the cores with start-up)."""
+    from language.process import shared_detector
+
+    detector = shared_detector(settings.languages)
+    observer = observer or Metrics()
+    owns = embedder is None
+    service = Service(
+        engine_config(settings),
+        embedder if embedder is not None else load_model(settings),
+        detector,
+        parameters(settings),
+        load_model=lambda spec: load_model(settings, spec),
+        owns_model=owns,
+        adopt_model=adopt_model,
+        observer=observer,
+    )
+    if isinstance(observer, Metrics):
+        observer.watch(service.gauges)  # state gauges read at every scrape
+    # Reads, and writes that name their `lang`, are served from here on; a snippet
+    # without one waits until the detector has loaded (seconds after start-up).
+    detector.load_in_background()
+    return service

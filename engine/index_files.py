@@ -1,0 +1,109 @@
+"""The vector index as a cache of the database: loaded, checked, topped up, snapshotted.
+
+A snapshot records a watermark (every snippet with id <= it is in the file) and the
+change-log position it reflects, so a restart only adds what the file missed and
+replays deletions and corrections committed after it. A file that cannot be trusted
+is rebuilt from the stored vectors: a restart never re-embeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index import IndexCorruptError, VectorIndex, build_index, load_index
+from index.fileformat import remove_stale_temps
+from storage.base import Repository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Saved:
+    watermark: int = 0  # every snippet with id <= watermark is in the saved file
+    size: int = 0  # vectors in the saved file
+
+
+class IndexFiles:
+    def __init__(self, repo: Repository, path: Path, snapshot_every: int) -> None:
+        self.repo = repo
+        self.path = path
+        self.snapshot_every = snapshot_every
+        self.changes_seq = 0  # deletions/replacements the in-memory index reflects
+        self._saved = _Saved()
+
+    def open(self, model: str, dim: int) -> VectorIndex:
+        """Load the saved index and top it up from storage; rebuild when it cannot be trusted."""
+        index: VectorIndex | None = None
+        if remove_stale_temps(self.path):  # a snapshot cut short by a crash; we hold the dir
+            log.warning("removed unfinished index snapshot files beside %s", self.path)
+        if self.path.exists():
+            try:
+                index = self._load(model, dim)
+            except IndexCorruptError as exc:
+                log.warning("%s", exc)
+                index = None
+        if index is None:
+            index = build_index(dim, self.repo.counts()["snippets"])
+            self._saved.watermark = 0
+        added = 0
+        for ids, vectors in self.repo.iter_vectors(after_id=self._saved.watermark):
+            index.add(ids, vectors)
+            added += len(ids)
+        self._saved.size = len(index) - added
+        self.changes_seq = self.repo.last_change()
+        log.info("index ready: %d vectors (%d added from the database)", len(index), added)
+        return index
+
+    def empty(self, dim: int) -> VectorIndex:
+        """Stored vectors belong to another model: the re-index builds the real one."""
+        return build_index(dim, 0)
+
+    def _load(self, model: str, dim: int) -> VectorIndex | None:
+        index, meta = load_index(self.path)
+        watermark = int(meta.get("watermark", -1))
+        fits = meta.get("model") == model and index.dim == dim
+        if fits:
+            self._replay(index, int(meta.get("changes", 0)), watermark)
+        if not fits or len(index) != self.repo.count_up_to(watermark):
+            log.warning("index file %s is stale; rebuilding from the database", self.path)
+            return None
+        self._saved.watermark = watermark
+        return index
+
+    def _replay(self, index: VectorIndex, since: int, watermark: int) -> None:
+        """Deletions and replacements committed after the file was saved: drop the ids,
+        then put back the stored vector of those that still exist (replaced ones)."""
+        ids, _ = self.repo.changes_after(since)
+        if not ids:
+            return
+        index.remove(np.array(ids, dtype=np.int64))
+        kept = self.repo.vectors([i for i in ids if i <= watermark])
+        if kept:
+            order = sorted(kept)
+            index.add(np.array(order, dtype=np.int64), np.vstack([kept[i] for i in order]))
+        log.info("index file replayed %d deletions/replacements", len(ids))
+
+    def top_up(self, index: VectorIndex) -> None:
+        """After a failed batch: add whatever storage has that the index lacks (a commit
+        may have succeeded before the failure)."""
+        have = index.ids()
+        top = int(have.max()) if len(have) else 0
+        for ids, vectors in self.repo.iter_vectors(after_id=top):
+            index.add(ids, vectors)
+
+    def changes_applied(self, seq: int) -> None:
+        self.changes_seq = max(self.changes_seq, seq)
+
+    def maybe_snapshot(self, index: VectorIndex, model: str) -> None:
+        if len(index) - self._saved.size >= self.snapshot_every:
+            self.snapshot(index, model)
+
+    def snapshot(self, index: VectorIndex, model: str) -> None:
+        ids = index.ids()
+        watermark = int(ids.max()) if len(ids) else 0
+        index.save(self.path, {"model": model, "watermark": watermark, "changes": self.changes_seq})
+        self._saved = _Saved(watermark=watermark, size=len(ids))

@@ -1,0 +1,63 @@
+"""The embedded backend: SQLite in WAL mode, one writer session, a reader per thread.
+
+SQL is kept portable (no SQLite-only syntax beyond PRAGMAs and UPSERT, which
+PostgreSQL shares) so that another backend can take its place behind
+`storage.base.Repository`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from storage.sqlite.consistency import problems
+from storage.sqlite.corrections import CorrectionStore
+from storage.sqlite.generations import GenerationStore
+from storage.sqlite.jobs import JobStore
+from storage.sqlite.reads import Reads
+from storage.sqlite.schema import check_integrity, connect, corrupt, migrate
+from storage.sqlite.session import SQLiteSession
+
+
+class SQLiteRepository(Reads):
+    """Reads (any thread) plus the parts that write through the one writer session."""
+
+    def __init__(self, path: Path, dim: int | None = None, *, check: bool = True) -> None:
+        """`check=False` leaves `check_integrity` to the caller: the service runs it on a
+        thread beside its other start-up steps (it reads the whole file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, dim)
+        try:
+            conn = connect(path)
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            raise corrupt(path, exc) from exc
+        self.writer = SQLiteSession(conn)
+        self.corrections = CorrectionStore(self.writer, dim)
+        self.generations = GenerationStore(self.writer, self)
+        self.jobs = JobStore(self.writer, self)
+        if check:
+            self.check_integrity()
+
+    def check_integrity(self) -> None:
+        check_integrity(self.path)
+
+    def set_dim(self, dim: int) -> None:
+        """Vectors change size when the re-index moves to another model."""
+        self.dim = dim
+        self.corrections.dim = dim
+
+    def problems(self) -> list[str]:
+        """The database's contradictions (`storyline check`), read on this thread."""
+        return problems(self.conn)
+
+    def close(self) -> None:
+        # Fold the WAL into the main file, so that a copy of the .db alone is whole.
+        with contextlib.suppress(sqlite3.Error):
+            self.writer.checkpoint("PASSIVE")
+        self.writer.conn.close()
+
+
+__all__ = ["SQLiteRepository"]
