@@ -41,7 +41,8 @@ eval: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app embeddings index stories storage language evaluation childproc
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy app engine embeddings index stories storage language evaluation childproc
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

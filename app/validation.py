@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from app.http.schemas import SnippetIn
-from engine.records import Incoming
 from app.settings import Settings
+from engine.records import Incoming
 from language import validate_code
 from stories.text import clean
 

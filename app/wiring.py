@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from functools import partial
 
+from app.observability.metrics import Metrics
+from app.settings import Settings
 from embeddings import Embedder, load_embedder
 from engine.config import EngineConfig
 from engine.generation import ParamsFor, params_for
 from engine.observer import Observer
 from engine.service import Service
-
-from app.observability.metrics import Metrics
-from app.settings import Settings
 
 
 def engine_config(settings: Settings) -> EngineConfig:

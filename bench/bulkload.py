@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.synthetic import Snippet, SyntheticEmbedder
-from storage.sqlite import SQLiteRepository
 from storage.records import BatchWrite, NewSnippet, ReportState, StoryState
+from storage.sqlite import SQLiteRepository
 from stories.text import content_hash, model_input
 
 BACKGROUND_K = 4

@@ -11,8 +11,8 @@ as the writer sees them. CPU time keeps its meaning on a busy machine, wall time
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import cProfile
+import dataclasses
 import pstats
 import shutil
 import sys

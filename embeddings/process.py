@@ -120,7 +120,7 @@ class _Child:
                     continue
                 if status == "error":
                     raise RuntimeError(f"model {self.spec!r} failed to embed: {detail}")
-                return detail  # type: ignore[no-any-return]
+                return detail
         raise AssertionError("unreachable")
 
     @property

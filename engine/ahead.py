@@ -22,9 +22,7 @@ from stories.text import model_input
 
 
 class EmbedAhead:
-    def __init__(
-        self, batch: int, chars: int, current: Callable[[Embedder], bool]
-    ) -> None:
+    def __init__(self, batch: int, chars: int, current: Callable[[Embedder], bool]) -> None:
         """`current(embedder)`: whether vectors of that model are still wanted."""
         self.batch = batch
         self.chars = chars

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from index import IndexCorruptError
 from index.factory import read_faiss_payload
 from index.fileformat import read_index_file
+from index.untyped import faiss
 from storage import open_repository
 from storage.base import Repository
 

@@ -128,7 +128,9 @@ class Pipeline:
         """Language (detected where not given), publication time, hash and features."""
         missing = [i for i in items if not i.lang]
         detected = iter(
-            self.detector.detect_many([" ".join(x for x in (i.title, i.text) if x) for i in missing])
+            self.detector.detect_many(
+                [" ".join(x for x in (i.title, i.text) if x) for i in missing]
+            )
         )
         out = []
         for item in items:

@@ -146,8 +146,6 @@ class Placer:
         vector = None
         if current is not None:
             earlier = batch.by_id.get(current)
-            vector = (
-                earlier.row.vector if earlier else self.session.vectors([current]).get(current)
-            )
+            vector = earlier.row.vector if earlier else self.session.vectors([current]).get(current)
         reigning = None if current is None else (current, story.title_sim)
         story.title_snippet_id, story.title_sim = challenge(reigning, vector, newcomer, centroid)

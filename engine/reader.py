@@ -68,9 +68,7 @@ class StoryReader:
         with self.repo.read_snapshot():  # one generation, even while a re-index swaps
             return self._story(story_id, lang, offset, limit)
 
-    def _story(
-        self, story_id: int, lang: str | None, offset: int, limit: int | None
-    ) -> StoryView:
+    def _story(self, story_id: int, lang: str | None, offset: int, limit: int | None) -> StoryView:
         story = self.repo.stories([story_id]).get(story_id)
         if story is None:
             if self.repo.story_gone(story_id):
@@ -103,8 +101,11 @@ class StoryReader:
         centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
         sims = dict(zip(ids.tolist(), (vectors @ centroid).tolist(), strict=True))
         return in_language(
-            [r.id for r in outline], [r.has_title for r in outline], [r.lang for r in outline],
-            sims, lang,
+            [r.id for r in outline],
+            [r.has_title for r in outline],
+            [r.lang for r in outline],
+            sims,
+            lang,
         )
 
     def story_languages(self, story_id: int) -> dict[str, int]:

@@ -25,6 +25,7 @@ from evaluation.datasets import Dataset
 from evaluation.harness import Overrides
 from evaluation.sweep import best_value, grid, macro, sweep
 from stories.params import CALIBRATED, FALLBACK
+
 COARSE = {"report": (0.30, 0.95, 0.05), "story": (0.15, 0.85, 0.05)}
 FINE_STEP, FINE_SPAN = 0.01, 0.04
 

@@ -54,7 +54,7 @@ def plot_sweep(
     """Write a PNG of pairwise P, R, F1 (and B-cubed F1 dashed) against the threshold."""
     plt = _pyplot()
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    panels: list[str | None] = [*datasets, None] if len(datasets) > 1 else datasets  # type: ignore[list-item]
+    panels: list[str | None] = [*datasets, None] if len(datasets) > 1 else list(datasets)
     cols = min(3, len(panels))
     nrows = -(-len(panels) // cols)
     fig, axes = plt.subplots(

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from index._arrays import as_ids, as_vectors
@@ -19,6 +18,7 @@ from index.errors import IndexCorruptError
 from index.fileformat import read_index_file
 from index.flat import FlatIndex
 from index.hnsw import HNSWIndex
+from index.untyped import faiss
 
 KINDS = ("auto", "flat", "hnsw")
 DEFAULT_HNSW_THRESHOLD = 200_000
@@ -131,7 +131,7 @@ def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
 def read_faiss_payload(payload: np.ndarray) -> faiss.Index:
     """Parse FAISS bytes in 4 MB slices: `faiss.deserialize_index` first copies the whole
     payload into a zero-filled vector, a second pass over hundreds of MB at start-up."""
-    view = memoryview(payload).cast("B")
+    view = payload.data.cast("B")
     offset = 0
 
     def read(size: int) -> bytes:

@@ -57,7 +57,7 @@ def write_index_file(path: Path, header: dict[str, Any], payload: np.ndarray) ->
     data = np.ascontiguousarray(payload, dtype=np.uint8)
     full_header = dict(header)
     full_header["payload_bytes"] = int(data.nbytes)
-    full_header["payload_sha256"] = hashlib.sha256(memoryview(data)).hexdigest()
+    full_header["payload_sha256"] = hashlib.sha256(data.data).hexdigest()
     header_bytes = encode_header(full_header)
     prefix = _PREFIX.pack(MAGIC, VERSION, len(header_bytes), hashlib.sha256(header_bytes).digest())
 
@@ -68,7 +68,7 @@ def write_index_file(path: Path, header: dict[str, Any], payload: np.ndarray) ->
         with os.fdopen(fd, "wb") as fh:
             fh.write(prefix)
             fh.write(header_bytes)
-            fh.write(memoryview(data))
+            fh.write(data.data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -139,6 +139,6 @@ def read_index_file(path: Path) -> tuple[dict[str, Any], np.ndarray]:
     if available > payload_len:
         raise IndexCorruptError(path, f"{available - payload_len} unexpected trailing bytes")
     payload = np.frombuffer(raw, dtype=np.uint8, offset=end)
-    if hashlib.sha256(memoryview(payload)).hexdigest() != payload_hash:
+    if hashlib.sha256(payload.data).hexdigest() != payload_hash:
         raise IndexCorruptError(path, "payload checksum mismatch")
     return header, payload

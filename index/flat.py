@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from index._arrays import (
@@ -23,6 +22,7 @@ from index._arrays import (
     finish_result,
 )
 from index.fileformat import write_index_file
+from index.untyped import faiss
 
 
 class FlatIndex:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import faiss
 import numpy as np
+
+from index.untyped import faiss
 
 EXACT_BELOW = 50_000
 

@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from index._arrays import (
@@ -26,6 +25,7 @@ from index._arrays import (
     finish_result,
 )
 from index.fileformat import write_index_file
+from index.untyped import faiss
 
 
 class HNSWIndex:

@@ -70,9 +70,7 @@ def figures_term(a: Features, b: Features, params: Params) -> float:
     return params.number_weight if a.numbers & b.numbers else 0.0
 
 
-def names_and_figures(
-    a: Features, b: Features, weights: dict[str, float], params: Params
-) -> float:
+def names_and_figures(a: Features, b: Features, weights: dict[str, float], params: Params) -> float:
     """The text evidence of a pair: what the batch form adds to its vector part."""
     return names_term(a, b, weights, params) + figures_term(a, b, params)
 

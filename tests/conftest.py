@@ -16,10 +16,10 @@ import uvicorn
 
 from app.api import create_app
 from app.observability.metrics import Metrics
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder, load_embedder
+from engine.service import Service
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -14,8 +14,13 @@ from tests.conftest import load_jsonl
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data", writer_linger_ms=1.0, max_text_chars=5000,
-        max_title_chars=300, max_batch_items=50, max_body_bytes=200_000, max_page_size=100,
+        data_dir=tmp_path / "data",
+        writer_linger_ms=1.0,
+        max_text_chars=5000,
+        max_title_chars=300,
+        max_batch_items=50,
+        max_body_bytes=200_000,
+        max_page_size=100,
     )
 
 
@@ -24,8 +29,13 @@ def post(client: httpx.Client, **body: object) -> httpx.Response:
 
 
 def test_post_get_and_idempotency(client: httpx.Client) -> None:
-    r = post(client, text="Un terremoto de magnitud 6,1 sacudió el centro de Chile.",
-             source="agencia", external_id="eq-1", published_at="2024-06-14T10:00:00+02:00")
+    r = post(
+        client,
+        text="Un terremoto de magnitud 6,1 sacudió el centro de Chile.",
+        source="agencia",
+        external_id="eq-1",
+        published_at="2024-06-14T10:00:00+02:00",
+    )
     assert r.status_code == 201, r.text
     first = r.json()
     assert first["status"] == "created" and first["lang"] == "es"
@@ -90,14 +100,23 @@ def test_validation_errors_name_the_field(client: httpx.Client, body: dict, fiel
 
 
 def test_malformed_bodies(client: httpx.Client) -> None:
-    r = client.post("/v1/snippets", content=b'{"text": "unterminated',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/snippets",
+        content=b'{"text": "unterminated',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
-    r = client.post("/v1/snippets", content=b'{"text": "\xff\xfe"}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/snippets",
+        content=b'{"text": "\xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400
-    r = client.post("/v1/snippets", content=b"text=hello",
-                    headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/v1/snippets",
+        content=b"text=hello",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 422
     r = client.post("/v1/snippets", json=["not", "an", "object"])
     assert r.status_code == 422
@@ -108,8 +127,11 @@ def test_oversize_body_is_413(client: httpx.Client) -> None:
     r = client.post("/v1/snippets", json={"text": "x" * 300_000})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
     # Chunked upload without a Content-Length is cut off too.
-    r = client.post("/v1/snippets", content=iter([b'{"text": "', b"y" * 300_000, b'"}']),
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/snippets",
+        content=iter([b'{"text": "', b"y" * 300_000, b'"}']),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
     assert client.get("/readyz").status_code == 200
 
@@ -153,9 +175,19 @@ def test_unknown_ids_and_bad_paths(client: httpx.Client) -> None:
 
 def test_story_list_pagination_and_filters(client: httpx.Client) -> None:
     news = load_jsonl("unrelated_news.jsonl")
-    r = client.post("/v1/snippets/batch", json={"snippets": [
-        {"text": d["text"], "lang": d["lang"], "published_at": f"2024-06-{10 + i:02d}T00:00:00Z"}
-        for i, d in enumerate(news)]})
+    r = client.post(
+        "/v1/snippets/batch",
+        json={
+            "snippets": [
+                {
+                    "text": d["text"],
+                    "lang": d["lang"],
+                    "published_at": f"2024-06-{10 + i:02d}T00:00:00Z",
+                }
+                for i, d in enumerate(news)
+            ]
+        },
+    )
     assert r.status_code == 200
     seen: list[int] = []
     cursor = None
@@ -168,8 +200,16 @@ def test_story_list_pagination_and_filters(client: httpx.Client) -> None:
             break
     assert len(seen) == len(set(seen)) == 12
     first = client.get("/v1/stories", params={"limit": 1}).json()["stories"][0]
-    assert set(first) >= {"id", "title", "lang", "languages", "snippet_count", "report_count",
-                          "first_seen", "last_seen"}
+    assert set(first) >= {
+        "id",
+        "title",
+        "lang",
+        "languages",
+        "snippet_count",
+        "report_count",
+        "first_seen",
+        "last_seen",
+    }
     ru = client.get("/v1/stories", params={"lang": "ru"}).json()["stories"]
     assert len(ru) == 4 and all("ru" in s["languages"] for s in ru)
     recent = client.get("/v1/stories", params={"since": "2024-06-20T00:00:00Z"}).json()
@@ -184,8 +224,10 @@ def test_cross_lingual_search(client: httpx.Client) -> None:
     r = post(client, text="Центробанк России сохранил ключевую ставку на уровне 16% годовых.")
     story_id = r.json()["story_id"]
     post(client, text="El Real Madrid ganó 3-1 al Barcelona en el clásico.")
-    hits = client.get("/v1/search", params={"q": "El banco central ruso mantiene los tipos de "
-                                            "interés", "limit": 2}).json()["stories"]
+    hits = client.get(
+        "/v1/search",
+        params={"q": "El banco central ruso mantiene los tipos de interés", "limit": 2},
+    ).json()["stories"]
     assert hits[0]["id"] == story_id and hits[0]["languages"] == {"ru": 1}
     assert hits[0]["score"] > hits[1]["score"]
     assert client.get("/v1/search", params={"q": " "}).status_code == 422

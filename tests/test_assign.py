@@ -7,11 +7,11 @@ import pytest
 
 from stories.assign import decide, rehome
 from stories.candidates import Member, Neighbour, ReportCandidate, StoryCandidate
+from stories.entities import names, rarity_weights
 from stories.features import Features
 from stories.merges import StoryMass, absorption, coherence, merges, survivor
 from stories.params import Params
 from stories.scoring import background, fit, report_score
-from stories.entities import names, rarity_weights
 from stories.text import words
 
 DAY = 86400.0
@@ -21,7 +21,9 @@ BG = P.background
 
 def params(**changes: float) -> Params:
     return dataclasses.replace(P, **changes)
-  # a snippet with an ordinary neighbourhood: margin adds nothing
+
+
+# a snippet with an ordinary neighbourhood: margin adds nothing
 
 
 def feats(text: str, lang: str = "en", t: float = 0.0) -> Features:
@@ -59,10 +61,12 @@ def test_shared_rare_names_lift_a_pair_over_the_report_threshold() -> None:
     es = feats("Stoltenberg rechaza la propuesta", "es")
     other = feats("Zakharova comments", "ru")
     fillers = [nb(i, 90 + i, 900, 0.3, feats(f"Filler{i} text")) for i in range(2, 8)]
-    without = decide(en, BG, [], [nb(1, 10, 100, 0.72, other), *fillers], [rep(10, 100, (0.72, other))],
-                     [], P)
-    with_name = decide(en, BG, [], [nb(1, 10, 100, 0.72, es), *fillers], [rep(10, 100, (0.72, es))],
-                       [], P)
+    without = decide(
+        en, BG, [], [nb(1, 10, 100, 0.72, other), *fillers], [rep(10, 100, (0.72, other))], [], P
+    )
+    with_name = decide(
+        en, BG, [], [nb(1, 10, 100, 0.72, es), *fillers], [rep(10, 100, (0.72, es))], [], P
+    )
     assert without.level == "new"
     assert with_name.level == "report" and with_name.score > 0.78
 
@@ -96,8 +100,10 @@ def test_story_level_uses_the_centroid_and_the_window() -> None:
 def test_reports_outside_the_window_cannot_claim_a_snippet() -> None:
     new = feats("Stoltenberg rejects the proposal", t=20 * DAY)
     old = feats("Stoltenberg rejects the proposal", t=0.0)
-    assert decide(new, BG, [], [nb(1, 10, 100, 0.99, old)], [rep(10, 100, (0.99, old))], [], P).level \
+    assert (
+        decide(new, BG, [], [nb(1, 10, 100, 0.99, old)], [rep(10, 100, (0.99, old))], [], P).level
         == "new"
+    )
 
 
 def test_best_scoring_report_wins_regardless_of_order() -> None:
@@ -109,8 +115,14 @@ def test_best_scoring_report_wins_regardless_of_order() -> None:
 
 
 def test_margin_discounts_crowded_pairs() -> None:
-    crowded = Params(near_duplicate=0.93, report=0.78, story=0.45, window_seconds=DAY,
-                     margin_weight=1.0, background=0.5)
+    crowded = Params(
+        near_duplicate=0.93,
+        report=0.78,
+        story=0.45,
+        window_seconds=DAY,
+        margin_weight=1.0,
+        background=0.5,
+    )
     a, b = feats("a"), feats("b")
     lonely = report_score(a, 0.3, ReportCandidate(1, 1, (Member(0.8, 0.3, b),)), {}, crowded)
     busy = report_score(a, 0.8, ReportCandidate(1, 1, (Member(0.8, 0.8, b),)), {}, crowded)
@@ -166,8 +178,14 @@ def test_a_translation_arriving_late_takes_its_original_out_of_a_report() -> Non
     weak = decide(b, BG, [], neighbours(0.55), [report(0.3, a_cos=0.55, a_nearest=0.5)], [], p)
     assert weak.moved_snippet is None
     # same language: no mutual evidence, no move
-    same = ReportCandidate(10, 100, (Member(0.85, BG, feats("he was tired", "en"), 0.66, 1, 0.5),
-                                     Member(0.40, BG, c_feats, snippet_id=2)))
+    same = ReportCandidate(
+        10,
+        100,
+        (
+            Member(0.85, BG, feats("he was tired", "en"), 0.66, 1, 0.5),
+            Member(0.40, BG, c_feats, snippet_id=2),
+        ),
+    )
     assert rehome(b, BG, [same], 0.85, [], p) is None
 
 
@@ -242,8 +260,13 @@ def test_a_merge_must_leave_a_tight_story() -> None:
     assert coherence(tight) == pytest.approx(np.linalg.norm(tight.vector_sum) / 2)
 
 
-def _reference_report(new: Features, bg: float, neighbours: list[Neighbour],
-                      reports: list[ReportCandidate], params: Params) -> tuple[float, int] | None:
+def _reference_report(
+    new: Features,
+    bg: float,
+    neighbours: list[Neighbour],
+    reports: list[ReportCandidate],
+    params: Params,
+) -> tuple[float, int] | None:
     """Every report scored in full, as `decide` did before it skipped hopeless ones."""
     window = params.window_seconds
     near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
@@ -261,34 +284,61 @@ def _reference_report(new: Features, bg: float, neighbours: list[Neighbour],
 
 def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
     rng = np.random.default_rng(5)
-    pool = ["Stoltenberg", "Столтенберга", "Podolyak", "Подоляк", "Kyiv", "Madrid", "NATO",
-            "Zelensky", "Зеленский", "Sánchez", "Putin", "Путин", "12 795", "2024", "16%"]
+    pool = [
+        "Stoltenberg",
+        "Столтенберга",
+        "Podolyak",
+        "Подоляк",
+        "Kyiv",
+        "Madrid",
+        "NATO",
+        "Zelensky",
+        "Зеленский",
+        "Sánchez",
+        "Putin",
+        "Путин",
+        "12 795",
+        "2024",
+        "16%",
+    ]
 
     def random_features() -> Features:
         chosen = rng.choice(pool, size=int(rng.integers(0, 5)), replace=False)
         t = float(rng.uniform(0, 5 * DAY))
-        return Features(lang=str(rng.choice(["en", "ru", "es"])), published_at=t,
-                        names=names(" ".join(chosen)), numbers=frozenset(
-                            x for x in chosen if x[0].isdigit()))
+        return Features(
+            lang=str(rng.choice(["en", "ru", "es"])),
+            published_at=t,
+            names=names(" ".join(chosen)),
+            numbers=frozenset(x for x in chosen if x[0].isdigit()),
+        )
 
     decided_reports = 0
     for case in range(400):
-        p = params(near_duplicate=1.01, report=float(rng.uniform(0.4, 0.9)),
-                   name_weight=float(rng.uniform(0, 0.4)), margin_weight=float(rng.uniform(0, 1)),
-                   same_language_penalty=float(rng.uniform(0, 0.05)),
-                   mutual_bonus=float(rng.choice([0.0, rng.uniform(0, 0.2)])))
+        p = params(
+            near_duplicate=1.01,
+            report=float(rng.uniform(0.4, 0.9)),
+            name_weight=float(rng.uniform(0, 0.4)),
+            margin_weight=float(rng.uniform(0, 1)),
+            same_language_penalty=float(rng.uniform(0, 0.05)),
+            mutual_bonus=float(rng.choice([0.0, rng.uniform(0, 0.2)])),
+        )
         new = random_features()
         reports = []
         neighbours = []
         for rid in range(int(rng.integers(1, 6))):
             members = tuple(
-                Member(float(rng.uniform(0.1, 0.95)), float(rng.uniform(0.3, 0.8)),
-                       random_features(), float(rng.uniform(0.3, 0.99)))
+                Member(
+                    float(rng.uniform(0.1, 0.95)),
+                    float(rng.uniform(0.3, 0.8)),
+                    random_features(),
+                    float(rng.uniform(0.3, 0.99)),
+                )
                 for _ in range(int(rng.integers(1, 4)))
             )
             reports.append(ReportCandidate(rid, rid, members))
-            neighbours += [nb(10 * rid + i, rid, rid, m.cosine, m.features)
-                           for i, m in enumerate(members)]
+            neighbours += [
+                nb(10 * rid + i, rid, rid, m.cosine, m.features) for i, m in enumerate(members)
+            ]
         bg = float(rng.uniform(0.3, 0.8))
         got = decide(new, bg, [], neighbours, reports, [], p)
         want = _reference_report(new, bg, neighbours, reports, p)

@@ -23,9 +23,8 @@ from app.http.auth import (
     is_loopback,
     parse_keys,
 )
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from tests.conftest import LiveServer
 

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from tests.conftest import LiveServer
 from tests.test_pages import HOCKEY_RU, SEED_TITLE, ingest, seed_snippets

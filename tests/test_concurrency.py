@@ -13,12 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.settings import Settings
+from app.wiring import build_service
+from embeddings import Embedder
 from engine.check import check
 from engine.records import Incoming
-from app.wiring import build_service
-from engine.service import Service
-from app.settings import Settings
-from embeddings import Embedder
 from tests.conftest import LiveServer, load_jsonl
 
 CLIENTS = 16

@@ -15,12 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.settings import Settings
+from app.wiring import build_service
+from embeddings import Embedder
 from engine.check import check
 from engine.records import Incoming
-from app.wiring import build_service
-from engine.service import Service
-from app.settings import Settings
-from embeddings import Embedder
 from storage.errors import StorageCorruptError
 from storage.sqlite import SQLiteRepository
 from tests.conftest import load_jsonl

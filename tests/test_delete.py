@@ -15,11 +15,11 @@ import httpx
 import numpy as np
 import pytest
 
-from engine.errors import Gone
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
+from engine.errors import Gone
+from engine.service import Service
 from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]

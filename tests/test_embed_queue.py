@@ -9,8 +9,8 @@ import threading
 import numpy as np
 import pytest
 
-from engine.embed_queue import EmbedQueue, StaleModel
 from embeddings import ModelIdentity
+from engine.embed_queue import EmbedQueue, StaleModel
 
 
 class Recording:

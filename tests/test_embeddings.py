@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embeddings.thresholds import FALLBACK, thresholds_for
 
-from app.wiring import build_service
-from engine.errors import ModelMismatch
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder, load_embedder
 from embeddings.base import Embedder as EmbedderProtocol
-from embeddings.thresholds import FALLBACK, thresholds_for
+from engine.errors import ModelMismatch
 
 PAIRS = [
     (

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from evaluation import datasets
 from evaluation.harness import CachedEmbedder, _ingest, _ordered, evaluate, run_online

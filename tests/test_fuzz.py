@@ -25,10 +25,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
 from app.validation import FieldError, parse_item
+from app.wiring import build_service
 from embeddings import Embedder
 from tests.conftest import LiveServer
 

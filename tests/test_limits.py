@@ -12,9 +12,8 @@ import pytest
 
 from app.http.auth import hash_key
 from app.http.ratelimit import RateLimiter
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from tests.conftest import LiveServer
 
@@ -84,7 +83,10 @@ def test_open_service_limits_per_client_address(settings: Settings, embedder: Em
     settings = settings.model_copy(update={"rate_limit_per_second": 0.01, "rate_limit_burst": 2})
     service = build_service(settings, embedder=embedder)
     try:
-        with LiveServer(service, settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        with (
+            LiveServer(service, settings) as server,
+            httpx.Client(base_url=server.url, timeout=60) as c,
+        ):
             codes = [c.get("/v1/info").status_code for _ in range(3)]
     finally:
         service.close()
@@ -95,7 +97,10 @@ def test_body_limit_413(settings: Settings, embedder: Embedder) -> None:
     settings = settings.model_copy(update={"max_body_bytes": 4096})
     service = build_service(settings, embedder=embedder)
     try:
-        with LiveServer(service, settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        with (
+            LiveServer(service, settings) as server,
+            httpx.Client(base_url=server.url, timeout=60) as c,
+        ):
             big = {"text": "x" * 10_000}
             r = c.post("/v1/snippets", json=big)
             assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"

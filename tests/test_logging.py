@@ -14,9 +14,8 @@ import pytest
 
 from app.http.auth import hash_key
 from app.observability.logging import JsonFormatter, configure, new_request_id, request_id
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from tests.conftest import LiveServer
 
@@ -73,7 +72,10 @@ def test_no_text_or_keys_at_info_and_ids_everywhere(
     service = build_service(settings, embedder=embedder)
     auth = {"Authorization": f"Bearer {WRITE}"}
     try:
-        with LiveServer(service, settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        with (
+            LiveServer(service, settings) as server,
+            httpx.Client(base_url=server.url, timeout=60) as c,
+        ):
             body = {"title": f"{MARKER} headline", "text": f"{MARKER} body text about a fire."}
             r = c.post("/v1/snippets", json=body, headers={**auth, "X-Request-ID": "req-post-1"})
             assert r.status_code == 201 and r.headers["x-request-id"] == "req-post-1"
@@ -102,7 +104,9 @@ def test_no_text_or_keys_at_info_and_ids_everywhere(
     assert any(r["status"] == 401 for r in access)
     assert {r["request_id"] for r in access} >= {"req-post-1", "req-del-1", generated}
     # the writer thread's line about the deletion names the request that asked for it
-    deleted = next(r for r in records if "deleted" in r["msg"] and r["logger"] == "engine.corrections")
+    deleted = next(
+        r for r in records if "deleted" in r["msg"] and r["logger"] == "engine.corrections"
+    )
     assert deleted["request_id"] == "req-del-1"
     assert all(r["request_id"] for r in access)
 

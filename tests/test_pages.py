@@ -19,10 +19,10 @@ from app.pages.present import (
     preferred_language,
 )
 from app.pages.timeline import build_timeline
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
+from engine.service import Service
 from tests.conftest import LiveServer, load_jsonl
 
 SEED_TITLE = "Putin Sets Condition for Ukraine Peace Talks"

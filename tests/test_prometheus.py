@@ -8,10 +8,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
+from engine.service import Service
 
 
 def scrape(client: httpx.Client) -> dict[tuple[str, tuple], float]:
@@ -109,7 +109,9 @@ def test_a_real_reindex_records_its_phases(client: httpx.Client) -> None:
 def test_each_service_has_its_own_registry(
     service: Service, settings: Settings, embedder: Embedder, tmp_path
 ) -> None:
-    other = build_service(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
+    other = build_service(
+        settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder
+    )
     try:
         service.observer.ingested.labels("created").inc(5)
         body, _ = other.observer.render()

@@ -123,7 +123,6 @@ def test_mutual_nearest_neighbours_across_languages_earn_the_bonus() -> None:
     # 0 (en) and 1 (ru) are each other's nearest; 2 (en) points at 0, which prefers 1;
     # 3 (ru) and 4 (ru) are mutual but share a language.
     neighbours = np.array([[1, 2], [0, 2], [0, 1], [4, 0], [3, 0]])
-    sims = np.array([[0.8, 0.7], [0.8, 0.6], [0.7, 0.6], [0.9, 0.1], [0.9, 0.1]], np.float32)
     valid = np.ones_like(neighbours, dtype=bool)
     valid[2, 0] = False  # a missing entry is skipped: 2's nearest becomes 1
     assert nearest_of(neighbours, valid).tolist() == [1, 0, 1, 4, 3]

@@ -12,14 +12,14 @@ import httpx
 import numpy as np
 import pytest
 
-from engine.records import Incoming
-from engine.reindex import PHASES, Killed, ReindexOptions, StopHook
-from app.wiring import build_service
-from engine.errors import ModelMismatch
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from embeddings.base import ModelIdentity
+from engine.errors import ModelMismatch
+from engine.records import Incoming
+from engine.reindex import PHASES, Killed, ReindexOptions, StopHook
+from engine.service import Service
 from evaluation.datasets import Dataset, Item, seed_story, tatoeba
 from evaluation.metrics import level_scores
 from stories.text import model_input
@@ -420,6 +420,8 @@ def test_model_change_reembeds_resumes_and_updates_identity(
         assert out.status == "duplicate"
     finally:
         service.close()
-    build_service(settings, embedder=PermutedEmbedder(embedder)).close()  # restarts on the new model
+    build_service(
+        settings, embedder=PermutedEmbedder(embedder)
+    ).close()  # restarts on the new model
     with pytest.raises(ModelMismatch):
         build_service(settings, embedder=embedder)

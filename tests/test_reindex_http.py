@@ -10,11 +10,11 @@ import pytest
 from test_reindex import PauseHook, assert_consistent, ingest, split_online
 
 from app import cli
-from engine.reindex import ReindexOptions
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
+from engine.reindex import ReindexOptions
+from engine.service import Service
 from evaluation.datasets import seed_story
 
 

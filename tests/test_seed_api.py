@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.wiring import build_service
-from engine.service import Service
 from app.settings import Settings
+from app.wiring import build_service
 from embeddings import Embedder
 from tests.conftest import LiveServer, load_jsonl
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import threading
 import time
 from collections.abc import Iterator
@@ -11,13 +10,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from app.settings import Settings
+from app.wiring import build_service
+from embeddings import Embedder, ModelIdentity
+from engine.errors import ModelMismatch
 from engine.locking import DataDirBusy
 from engine.records import Incoming
-from app.wiring import build_service
-from engine.errors import ModelMismatch
 from engine.service import Service
-from app.settings import Settings
-from embeddings import Embedder, ModelIdentity
 from tests.conftest import load_jsonl
 
 

@@ -14,23 +14,46 @@ from storage.sqlite import SQLiteRepository
 DIM = 8
 
 
-def snippet(i: int, report: int, story: int, lang: str = "en", ext: str | None = None,
-            t: float = 1000.0) -> NewSnippet:
+def snippet(
+    i: int, report: int, story: int, lang: str = "en", ext: str | None = None, t: float = 1000.0
+) -> NewSnippet:
     v = np.zeros(DIM, dtype=np.float32)
     v[i % DIM] = 1.0
     return NewSnippet(
-        id=i, external_id=ext, title=f"title {i}", text=f"text {i}", lang=lang,
-        lang_detected=False, source="s", url=None, published_at=t + i, received_at=t + i,
-        content_hash=f"h{i}", report_id=report, story_id=story, status="created", vector=v,
-        story_sim=0.5, knn_sims=np.zeros(0, dtype=np.float32), new_report=True, new_story=True,
+        id=i,
+        external_id=ext,
+        title=f"title {i}",
+        text=f"text {i}",
+        lang=lang,
+        lang_detected=False,
+        source="s",
+        url=None,
+        published_at=t + i,
+        received_at=t + i,
+        content_hash=f"h{i}",
+        report_id=report,
+        story_id=story,
+        status="created",
+        vector=v,
+        story_sim=0.5,
+        knn_sims=np.zeros(0, dtype=np.float32),
+        new_report=True,
+        new_story=True,
     )
 
 
 def story(sid: int, count: int, langs: dict[str, int], updated: float) -> StoryState:
     return StoryState(
-        id=sid, first_seen=1000.0, last_seen=1000.0 + count, updated_at=updated,
-        snippet_count=count, report_count=1, centroid_sum=np.ones(DIM, dtype=np.float32),
-        title_snippet_id=None, title_sim=0.0, languages=langs,
+        id=sid,
+        first_seen=1000.0,
+        last_seen=1000.0 + count,
+        updated_at=updated,
+        snippet_count=count,
+        report_count=1,
+        centroid_sum=np.ones(DIM, dtype=np.float32),
+        title_snippet_id=None,
+        title_sim=0.0,
+        languages=langs,
     )
 
 

@@ -38,7 +38,7 @@ def _embedder(spec: str | None) -> tuple[Any, dict[str, Any]]:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embeddings.calibration").addFilter(_Once())
-    settings = Settings(**({"model": spec} if spec else {}))
+    settings = Settings(model=spec) if spec else Settings()
     inner = load_embedder(settings.model, threads=settings.embed_threads, device=settings.device)
     return CachedEmbedder(inner), settings.param_overrides()
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from app.cli.common import settings_from
 
@@ -74,7 +75,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if counts["rejected"] == 0 or args.allow_rejected else 1
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: Any) -> None:  # argparse's subparsers action
     p = sub.add_parser("ingest", help="load snippets from a JSON-lines file")
     p.add_argument("file", help="one snippet object per line")
     p.add_argument("--data-dir")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from app.cli.common import settings_from
 from engine.errors import NotFound
@@ -94,7 +95,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if args.strict and report.index_status != "exact" else 0
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: Any) -> None:  # argparse's subparsers action
     stories = sub.add_parser("stories", help="list the newest stories")
     stories.add_argument("--limit", type=int, default=20)
     stories.add_argument("--data-dir")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from app.cli.common import settings_from
 from app.settings import Settings
@@ -78,7 +79,7 @@ def start_model(settings: Settings) -> None:
         prestart(settings.model, threads=threads, device=settings.device, workers=workers)
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: Any) -> None:  # argparse's subparsers action
     p = sub.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8000, or $PORT)")

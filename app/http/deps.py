@@ -4,7 +4,7 @@ parsing of the query parameters several routes take."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -37,7 +37,7 @@ READ = [Depends(require("read", public="read"))]
 WRITE = [Depends(require("write"))]
 ADMIN = [Depends(require("admin"))]
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 410, 413, 422, 429, 503)
 }
 
@@ -65,9 +65,7 @@ def lang_param(lang: str | None) -> str | None:
 
 def limit_param(settings: Settings, limit: int) -> int:
     if limit > settings.max_page_size:
-        raise FieldError(
-            "limit", f"limit must be at most {settings.max_page_size}", "too_large"
-        )
+        raise FieldError("limit", f"limit must be at most {settings.max_page_size}", "too_large")
     return limit
 
 

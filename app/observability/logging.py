@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from engine.context import request_id
 
-
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
     "message",

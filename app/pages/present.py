@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from stories.text import display_title
 
@@ -157,7 +159,7 @@ def report_block(report: dict, per_language: int = VERSIONS_SHOWN) -> ReportBloc
     )
 
 
-def split_headline(story: dict) -> tuple[ReportBlock | None, list[ReportBlock]]:
+def split_headline(story: Mapping[str, Any]) -> tuple[ReportBlock | None, list[ReportBlock]]:
     """The report that carries the story's title goes on top, as on a news page; the others
     follow in order. The title snippet is found by the headline the service chose."""
     blocks = [report_block(r) for r in story["reports"]]
@@ -176,5 +178,5 @@ def _promote(report: dict, snippet: dict) -> dict:
     return {"id": report["id"], "lead": snippet, "variants": rest}
 
 
-def story_snippets(story: dict) -> list[dict]:
+def story_snippets(story: Mapping[str, Any]) -> list[dict]:
     return [s for r in story["reports"] for s in [r["lead"], *r["variants"]]]

@@ -97,5 +97,3 @@ class CorrectionStore:
             "ON CONFLICT (id) DO UPDATE SET gone_at = excluded.gone_at",
             (story_id, now),
         )
-
-

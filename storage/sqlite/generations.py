@@ -132,12 +132,12 @@ class GenerationStore:
         found: dict[int, bytes] = {}
         for chunk in chunks([int(i) for i in ids]):
             q = ",".join("?" * len(chunk))
-            for sid, blob in self.reads.conn.execute(
+            for sid, data in self.reads.conn.execute(
                 "SELECT s.id, COALESCE(r.vector, s.vector) FROM snippets s LEFT JOIN reembedded r "
                 f"ON r.snippet_id = s.id AND r.model = ? WHERE s.id IN ({q})",
                 [model, *chunk],
             ):
-                found[sid] = blob
+                found[sid] = data
         rows = [np.frombuffer(found[int(i)], dtype=np.float32) for i in ids]
         return np.vstack(rows) if rows else np.zeros((0, self.reads.dim or 0), dtype=np.float32)
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +142,8 @@ class Reads:
         since: float | None = None,
     ) -> list[int]:
         """Story ids, most recently updated first, strictly after the cursor `after`."""
-        where, args = ["merged_into IS NULL"], []
+        where: list[str] = ["merged_into IS NULL"]
+        args: list[Any] = []
         if after is not None:
             where.append("(updated_at < ? OR (updated_at = ? AND id < ?))")
             args += [after[0], after[0], after[1]]
