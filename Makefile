@@ -25,11 +25,13 @@ serve: $(STAMP)
 	STORYLINE_DATA_DIR=$${STORYLINE_DATA_DIR:-./data} $(BIN)/storyline serve --port $(PORT) \
 		--host $${STORYLINE_HOST:-127.0.0.1}
 
+# everything, as CI runs it: tests/unit, tests/integration and tests/e2e (tests/README.md)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
+# the loop while working: no separate processes, crashes, long runs or browser
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)

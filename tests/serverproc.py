@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.helpers import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 # Few candidate languages: the detector loads in a fraction of the time, restarts stay cheap.
 FAST_START = {"STORYLINE_LANGUAGES": json.dumps(["en", "ru", "es", "de"])}
 

@@ -1,0 +1,103 @@
+"""The pair score's two forms agree: per item (online) and vectorised (the nightly batch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stories.candidates import Member
+from stories.entities import rarity_weights
+from stories.evidence import EdgeEvidence
+from stories.features import Features
+from stories.params import Params
+from stories.recluster import knn_edges
+from stories.scoring import (
+    background,
+    backgrounds,
+    nearest_of,
+    pair_score,
+    pair_scores,
+)
+
+NAMES = ["stoltenberg", "podoliak", "zelenski", "kiev", "moskva", "bruselas", "nato", "putin"]
+FIGURES = ["12795", "30", "2024", "5.5"]
+LANGS = ["en", "ru", "es"]
+
+
+def _world(seed: int, n: int = 60, d: int = 16, k: int = 8) -> tuple:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(6, d))
+    vectors = centres[rng.integers(0, 6, n)] + 0.7 * rng.normal(size=(n, d))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    order = np.argsort(-sims, axis=1)[:, :k]
+    table_sims = np.take_along_axis(sims, order, axis=1).astype(np.float32)
+    features = [
+        Features(
+            lang=str(rng.choice(LANGS)),
+            published_at=0.0,
+            names=frozenset(rng.choice(NAMES, rng.integers(0, 4), replace=False).tolist()),
+            numbers=frozenset(rng.choice(FIGURES, rng.integers(0, 2), replace=False).tolist()),
+        )
+        for _ in range(n)
+    ]
+    return vectors, sims, order, table_sims, features
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_per_item_and_vectorised_scores_agree_on_random_neighbourhoods(seed: int) -> None:
+    params = Params(
+        near_duplicate=0.93,
+        report=0.65,
+        story=0.5,
+        margin_weight=0.75,
+        same_language_penalty=0.04,
+        name_weight=0.1,
+        mutual_bonus=0.05,
+    )
+    vectors, sims, order, table_sims, features = _world(seed)
+    n = len(vectors)
+    valid = np.ones_like(order, dtype=bool)
+    bg = backgrounds(table_sims, valid, params)
+    lang = np.array([LANGS.index(f.lang) for f in features])
+    a, b, cos = knn_edges(order, table_sims)
+    batch = pair_scores(a, b, cos, bg, lang, params, nearest_of(order, valid))
+    batch = batch + EdgeEvidence(features, order, params).bonus(a, b)
+
+    for e, (i, j) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        # online: j is stored, i arrives; each knows its own k-NN list as the batch does
+        bg_i = background(table_sims[i].tolist(), params)
+        bg_j = background(table_sims[j].tolist(), params)
+        assert bg_i == pytest.approx(float(bg[i]), abs=1e-6)
+        before = np.delete(sims[j], i)  # what j had nearest before i arrived
+        member = Member(float(sims[i, j]), bg_j, features[j], nearest=float(before.max()))
+        weights = rarity_weights([features[i].names, *(features[x].names for x in order[i])])
+        online = pair_score(
+            features[i], bg_i, member, weights, params, new_nearest=float(sims[i].max())
+        )
+        assert online == pytest.approx(float(batch[e]), abs=1e-5), (i, j)
+    assert len(a) > n  # every item has edges; the comparison covered them
+
+
+def test_mutual_bonus_is_the_same_pairs_in_both_forms() -> None:
+    params = Params(near_duplicate=0.93, report=0.65, story=0.5, mutual_bonus=0.05)
+    vectors, sims, order, table_sims, features = _world(7)
+    valid = np.ones_like(order, dtype=bool)
+    nearest = nearest_of(order, valid)
+    lang = np.array([LANGS.index(f.lang) for f in features])
+    a, b, cos = knn_edges(order, table_sims)
+    zero = np.zeros(len(vectors), dtype=np.float32)
+    flat = params.__class__(**{**params.as_dict(), "mutual_bonus": 0.0})
+    bonus = pair_scores(a, b, cos, zero, lang, params, nearest) - pair_scores(
+        a, b, cos, zero, lang, flat, nearest
+    )
+    batch_mutual = {(i, j) for i, j, x in zip(a.tolist(), b.tolist(), bonus, strict=True) if x}
+    online_mutual = {
+        (i, j)
+        for i, j in zip(a.tolist(), b.tolist(), strict=True)
+        if lang[i] != lang[j]
+        and sims[i, j] >= sims[i].max() - 1e-5
+        and sims[i, j] >= np.delete(sims[j], i).max() - 1e-5
+    }
+    assert batch_mutual == online_mutual and batch_mutual  # and some pairs are mutual
