@@ -44,7 +44,7 @@ eval: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app engine embeddings index stories storage language evaluation childproc
+	$(BIN)/mypy app engine embeddings index stories storage language evaluation childproc storyline_client
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 
 class StorylineError(Exception):
@@ -16,7 +16,7 @@ class StorylineError(Exception):
         self.field = field
 
     @classmethod
-    def from_body(cls, status: int, body: Any) -> StorylineError:
+    def from_body(cls, status: int, body: Any) -> Self:
         err = body.get("error", {}) if isinstance(body, dict) else {}
         return cls(
             status,

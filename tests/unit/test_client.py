@@ -110,8 +110,10 @@ def test_pages_are_followed_to_the_end() -> None:
 def test_published_at_must_carry_a_time_zone() -> None:
     from datetime import UTC, datetime
 
-    assert Snippet(text="x", published_at=datetime(2024, 6, 14, tzinfo=UTC)).as_json()[
-        "published_at"
-    ].endswith("+00:00")
+    assert (
+        Snippet(text="x", published_at=datetime(2024, 6, 14, tzinfo=UTC))
+        .as_json()["published_at"]
+        .endswith("+00:00")
+    )
     with pytest.raises(ValueError, match="time zone"):
         Snippet(text="x", published_at=datetime(2024, 6, 14)).as_json()
