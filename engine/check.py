@@ -8,11 +8,13 @@ equal to what is stored). The index file is a cache: it may lag behind the datab
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from engine.recompute import recompute_story
 from index import IndexCorruptError
 from index.factory import read_faiss_payload
 from index.fileformat import read_index_file
@@ -39,6 +41,22 @@ class CheckReport:
             "problems": self.problems,
             "index": {"status": self.index_status, "detail": self.index_detail},
         }
+
+
+def repair(repo: Repository, now: float | None = None) -> list[str]:
+    """Put right what the stored rows settle, in one writer transaction: report and
+    story counts, languages, centres and titles, rows left in retired stories. Returns
+    what it changed (empty when nothing needed it). The caller holds the writer: the
+    service's writer thread, or the data folder's lock."""
+    now = time.time() if now is None else now
+    with repo.writer.transaction():
+        changed, suspects = repo.repair_rows()
+        gone = sum(recompute_story(repo.corrections, sid, now) for sid in suspects)
+    if suspects:
+        changed.append(f"{len(suspects) - gone} stories recomputed from their snippets")
+    if gone:
+        changed.append(f"{gone} stories with no snippet left removed (their ids answer 410)")
+    return changed
 
 
 def check(db_path: Path, index_path: Path) -> CheckReport:

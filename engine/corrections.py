@@ -19,10 +19,10 @@ import numpy as np
 from engine.errors import Conflict, Gone, NotFound
 from engine.generation import Current
 from engine.pipeline import Pipeline
+from engine.recompute import recompute_story
 from engine.records import Deleted, Incoming, Outcome
 from storage.base import Repository
-from storage.records import Removed, StoryState
-from stories.aggregate import Members, story_aggregate
+from storage.records import Removed
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Corrections:
         self.on_commit = on_commit  # told the change seq now reflected in the index
 
     def delete(self, snippet_id: int) -> Deleted:
+        self._known_id(snippet_id)
         try:
             with self.session.transaction():
                 removed, story_gone = self._remove(snippet_id, "delete")
@@ -63,6 +64,7 @@ class Corrections:
 
     def replace(self, snippet_id: int, item: Incoming) -> Outcome:
         """PUT: same id; omitted `external_id` and `published_at` keep their stored values."""
+        self._known_id(snippet_id)
         try:
             with self.session.transaction():
                 removed, _ = self._remove(snippet_id, "replace")
@@ -88,6 +90,13 @@ class Corrections:
         log.info("snippet %d replaced (story %d -> %d)", snippet_id, old.story_id, outcome.story_id)
         return outcome
 
+    @staticmethod
+    def _known_id(snippet_id: int) -> None:
+        """Ids start at 1: anything else names nothing (and must not reach the index,
+        where -1 marks an empty result)."""
+        if not 1 <= snippet_id < 2**63:
+            raise NotFound(f"snippet {snippet_id} not found")
+
     def _remove(self, snippet_id: int, action: str) -> tuple[Removed, bool]:
         """The row goes and its story is recomputed; whether the story is now gone."""
         now = self.clock()
@@ -96,34 +105,9 @@ class Corrections:
             if self.repo.snippet_deleted(snippet_id):
                 raise Gone(f"snippet {snippet_id} was already deleted")
             raise NotFound(f"snippet {snippet_id} not found")
-        story_gone = self._recompute_story(removed.snippet.story_id, now)
+        story_gone = recompute_story(self.store, removed.snippet.story_id, now)
         self.current.get().index.remove(np.array([snippet_id], dtype=np.int64))
         return removed, story_gone
-
-    def _recompute_story(self, story_id: int, now: float) -> bool:
-        rows, title = self.store.story_members(story_id)
-        members = Members(
-            rows.ids, rows.vectors, rows.published_at, rows.langs, rows.report_ids, rows.has_title
-        )
-        agg = story_aggregate(members, title)
-        if agg is None:
-            self.store.drop_story(story_id, now)
-            return True
-        self.store.replace_story(
-            StoryState(
-                id=story_id,
-                first_seen=agg.first_seen,
-                last_seen=agg.last_seen,
-                updated_at=now,
-                snippet_count=agg.snippet_count,
-                report_count=agg.report_count,
-                centroid_sum=agg.centroid_sum,
-                title_snippet_id=agg.title_snippet_id,
-                title_sim=agg.title_sim,
-                languages=agg.languages,
-            )
-        )
-        return False
 
     def _committed(self, removed: Removed) -> None:
         self.pipeline.rollback()  # cached features and ids reload from what was committed

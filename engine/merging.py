@@ -57,5 +57,8 @@ def _absorb(keep: StoryState, retire: StoryState, batch: BatchState, now: float)
         keep.title_snippet_id, keep.title_sim = retire.title_snippet_id, retire.title_sim
     retire.snippet_count = retire.report_count = 0
     retire.languages = {}
+    # A redirect has no title of its own (its title snippet may be deleted later): readers
+    # of the retired id get the survivor's.
+    retire.title_snippet_id, retire.title_sim = None, -2.0
     batch.retire(retire.id, keep.id)
     log.debug("story %d merged into %d", retire.id, keep.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from app.cli.common import settings_from
@@ -74,13 +75,18 @@ def _headline(snippet: SnippetView) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0: consistent; 1: the database contradicts itself (or --strict and the index
-    file is not exact); 2: the database is corrupt or absent."""
+    file is not exact); 2: the database is corrupt or absent, or --repair found the
+    folder held by a running service."""
     from engine.check import check
 
     settings = settings_from(args)
     if not settings.db_path.exists():
         print(f"storyline check: no database at {settings.db_path}", file=sys.stderr)
         return 2
+    if args.repair:
+        code = _repair(settings.data_dir, settings.db_path)
+        if code:
+            return code
     report = check(settings.db_path, settings.index_path)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -93,6 +99,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not report.ok:
         return 1
     return 1 if args.strict and report.index_status != "exact" else 0
+
+
+def _repair(data_dir: Path, db_path: Path) -> int:
+    """`check --repair`: it writes, so it needs the folder to itself."""
+    from engine.check import repair
+    from engine.locking import DataDirBusy, DataDirLock
+
+    try:
+        lock = DataDirLock(data_dir)
+    except DataDirBusy as exc:
+        print(
+            f"storyline check --repair: {exc}.\nA running service repairs its own data at "
+            "the end of every re-index (POST /v1/reindex); or stop it and repair here.",
+            file=sys.stderr,
+        )
+        return 2
+    repo = open_repository(db_path)
+    try:
+        changed = repair(repo)
+    finally:
+        repo.close()
+        lock.release()
+    for line in changed or ["nothing to repair"]:
+        print(f"repaired: {line}")
+    return 0
 
 
 def add_parsers(sub: Any) -> None:  # argparse's subparsers action
@@ -113,5 +144,11 @@ def add_parsers(sub: Any) -> None:  # argparse's subparsers action
     chk.add_argument("--json", action="store_true", help="print the report as JSON")
     chk.add_argument(
         "--strict", action="store_true", help="also fail unless the index file equals the database"
+    )
+    chk.add_argument(
+        "--repair",
+        action="store_true",
+        help="first put right what the stored rows settle (counts, titles); needs the "
+        "data folder to itself",
     )
     chk.set_defaults(func=cmd_check)

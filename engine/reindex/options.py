@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-PHASES = ("snapshot", "embed", "index", "knn", "cluster", "map", "swap", "cleanup")
+PHASES = ("snapshot", "embed", "index", "knn", "cluster", "map", "swap", "cleanup", "repair")
 
 
 @dataclass(frozen=True)

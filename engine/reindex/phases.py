@@ -84,8 +84,10 @@ def embed(ctx: Context) -> None:
     for n, start in enumerate(range(0, len(stale), ctx.batch), 1):
         ids = stale[start : start + ctx.batch]
         texts = ctx.store.texts(ids.tolist())
+        ids = np.array([i for i in ids.tolist() if i in texts], dtype=np.int64)  # deleted since
         inputs = [model_input(texts[i][0], texts[i][1], ctx.embed_chars) for i in ids.tolist()]
-        ctx.store.save_reembedded(ids, ctx.embed(inputs), ctx.model)
+        if len(ids):
+            ctx.store.save_reembedded(ids, ctx.embed(inputs), ctx.model)
         ctx.reembedded += len(ids)
         done += len(ids)
         ctx.progress("embed", done, total)
@@ -150,9 +152,15 @@ def cluster(ctx: Context, text_evidence: bool = True) -> None:
     evidence = None
     if text_evidence and len(scope.ids):
         texts = ctx.store.texts(scope.ids.tolist())
-        evidence = EdgeEvidence.from_texts(
-            [texts[i] for i in scope.ids.tolist()], ctx.neighbours, ctx.params
-        )
+        # A snippet deleted since the snapshot has no text left: it clusters on its vector
+        # alone, and the swap drops it (its deletion is in the change log).
+        rows = [
+            texts.get(i, (None, None, lang, published))
+            for i, lang, published in zip(
+                scope.ids.tolist(), scope.langs, scope.published_at.tolist(), strict=True
+            )
+        ]
+        evidence = EdgeEvidence.from_texts(rows, ctx.neighbours, ctx.params)
     ctx.progress("cluster", 0, len(scope.ids))
     ctx.clusters = recluster(
         ctx.vectors[ctx.scope_pos],

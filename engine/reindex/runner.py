@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from embeddings import Embedder
+from engine.check import repair
+from engine.errors import JobCancelled
 from engine.generation import Current, ParamsFor
 from engine.jobs import JobHandle
 from engine.observer import Observer
@@ -46,6 +48,10 @@ class Host:
     observer: Observer
     embed_chars: int = 2000
     embed_batch: int = 64
+
+
+class ReindexFailed(RuntimeError):
+    """A phase failed; the message names it and the error."""
 
 
 class Reindex:
@@ -182,9 +188,15 @@ class Reindex:
 
         self._phase(handle, "swap", do_swap, seconds)
         self._phase(handle, "cleanup", lambda: ctx.store.drop_reembedded(), seconds)
+
+        def do_repair() -> None:  # what a crash or a race left, from the stored rows
+            result["repaired"] = host.on_writer(lambda: repair(host.repo)).result()
+
+        self._phase(handle, "repair", do_repair, seconds)
         after = host.repo.counts()
         summary["stories_after"] = after["stories"]
         summary["carried_over"] = result["swap"].carried_over
+        summary["repaired"] = result["repaired"]
         summary["seconds"] = seconds
         return summary
 
@@ -193,8 +205,17 @@ class Reindex:
     ) -> None:
         handle.phase(name)
         started = time.perf_counter()
-        with self.host.observer.phase(name):
-            step()
+        try:
+            with self.host.observer.phase(name):
+                step()
+        except (JobCancelled, ReindexFailed):
+            raise
+        except Exception as exc:  # an operator must learn where and what, not a bare key
+            raise ReindexFailed(
+                f"phase {name} failed: {type(exc).__name__}: {exc}; the service keeps the "
+                "previous generation; run the re-index again, and report this message if "
+                "it repeats"
+            ) from exc
         seconds[name] = round(time.perf_counter() - started, 3)
         log.info("reindex phase %s took %.2fs", name, seconds[name])
         self.hook.after_phase(name)

@@ -23,6 +23,7 @@ from engine.reindex.phases import Context
 from index.base import VectorIndex
 from storage.base import Repository
 from storage.records import Regrouping, ReportState, Scope, StoryState
+from stories.idmap import map_ids
 from stories.params import Params
 from stories.text import model_input
 from stories.titles import choose_titles
@@ -76,15 +77,20 @@ def swap(
         ctx.clusters.reports,
         ctx.scope_pos,
     )
+    story_map, report_map = ctx.stories, ctx.reports
     if len(corrected):
-        # their online state wins: carried over like late arrivals (if they still exist)
+        # Their online state wins: carried over like late arrivals (if they still exist).
+        # The id maps are made again over what stays: a cluster of corrected snippets
+        # alone must not keep an old id while its other members' rows move elsewhere
+        # (that left a report row counting a snippet it no longer had).
         keep = ~np.isin(scope.ids, corrected)
         scope = scope.subset(keep)
-        labels_story, labels_report, scope_pos = (
-            labels_story[keep],
-            labels_report[keep],
-            scope_pos[keep],
-        )
+        _, labels_story = np.unique(labels_story[keep], return_inverse=True)
+        _, labels_report = np.unique(labels_report[keep], return_inverse=True)
+        labels_story, labels_report = labels_story.reshape(-1), labels_report.reshape(-1)
+        scope_pos = scope_pos[keep]
+        story_map = map_ids(scope.story_ids, labels_story)
+        report_map = map_ids(scope.report_ids, labels_report)
         delta = Scope.concat([store.rows(corrected.tolist()), delta])
         ctx.index.remove(corrected)
     if ctx.model_changed and len(delta.ids):
@@ -94,8 +100,8 @@ def swap(
             inputs = [model_input(texts[i][0], texts[i][1], ctx.embed_chars) for i in stale]
             store.save_reembedded(stale, ctx.embed(inputs), ctx.model)
     _, next_report, next_story = (n + 1 for n in repo.writer.max_ids())
-    story_final, story_retired = ctx.stories.resolve(next_story)
-    report_final, report_retired = ctx.reports.resolve(next_report)
+    story_final, story_retired = story_map.resolve(next_story)
+    report_final, report_retired = report_map.resolve(next_report)
     s_story = story_final[labels_story]
     s_report = report_final[labels_report]
     report_story = dict(zip(s_report.tolist(), s_story.tolist(), strict=True))
@@ -120,7 +126,10 @@ def swap(
     if len(corrected):
         fresh = ~np.isin(gen.knn_ids, corrected)
         gen.knn_ids, gen.knn_sims = gen.knn_ids[fresh], gen.knn_sims[fresh]
-    gen.dropped_reports = sorted(report_retired)
+    # Every report the window or the late arrivals held that the new generation leaves
+    # empty goes (its members moved to other ids); a retired one among them.
+    held = set(ctx.scope.report_ids.tolist()) | set(delta.report_ids.tolist())
+    gen.dropped_reports = sorted(set(report_retired) | (held - set(report.tolist())))
     gen.merged = story_retired
     generation = int(repo.get_meta("generation") or 0) + 1
     gen.meta = {"model": ctx.model, "generation": str(generation)}

@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from storage.sqlite.consistency import problems
+from storage.sqlite.consistency import problems, repair_rows
 from storage.sqlite.corrections import CorrectionStore
 from storage.sqlite.generations import GenerationStore
 from storage.sqlite.jobs import JobStore
@@ -52,6 +52,11 @@ class SQLiteRepository(Reads):
     def problems(self) -> list[str]:
         """The database's contradictions (`storyline check`), read on this thread."""
         return problems(self.conn)
+
+    def repair_rows(self) -> tuple[list[str], list[int]]:
+        """What the rows settle (`consistency.repair_rows`), in a writer transaction that
+        the caller holds open (`writer.transaction()`)."""
+        return repair_rows(self.writer.conn)
 
     def close(self) -> None:
         # Fold the WAL into the main file, so that a copy of the .db alone is whole.

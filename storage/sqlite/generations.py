@@ -213,7 +213,7 @@ class GenerationStore:
                 # survivor; earlier redirects to it follow along (no chains)
                 cur.execute(
                     "UPDATE stories SET merged_into = ?, snippet_count = 0, report_count = 0, "
-                    "updated_at = ? WHERE id = ?",
+                    "title_snippet_id = NULL, title_sim = 0, updated_at = ? WHERE id = ?",
                     (new, time.time(), old),
                 )
                 cur.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (new, old))
