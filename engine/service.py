@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 from embeddings import Embedder
 from engine.config import EngineConfig
 from engine.corrections import Corrections
+from engine.cursors import KEY_NAME, new_key
 from engine.errors import ModelMismatch, NotFound, Overloaded
 from engine.generation import Current, Generation, LockedEmbedder, ParamsFor
 from engine.index_files import IndexFiles
@@ -117,6 +118,7 @@ class Service:
 
     def _open_storage(self) -> VectorIndex:
         self._check_model()
+        self._ensure_keys()
         self.jobs = JobRegistry(self.repo.jobs)
         self.jobs.recover()
         identity = self._model.identity
@@ -126,6 +128,11 @@ class Service:
         if self.model_stale:  # stored vectors belong to another model: the re-index builds it
             return self.index_files.empty(identity.dim)
         return self.index_files.open(identity.key, identity.dim)
+
+    def _ensure_keys(self) -> None:
+        """The key that signs pagination cursors, made once per data folder."""
+        if self.repo.get_meta(KEY_NAME) is None:
+            self.repo.writer.set_meta(KEY_NAME, new_key())
 
     def _check_model(self) -> None:
         key = self._model.identity.key

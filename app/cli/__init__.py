@@ -12,7 +12,7 @@ import sys
 import time
 
 from app.cli import evaluate, ingest, read, reindex, serve
-from app.settings import Settings
+from app.settings import SettingsError, load_settings
 from storage.errors import StorageCorruptError
 
 
@@ -32,12 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["STORYLINE_PORT"] = os.environ["PORT"]
     if (argv if argv is not None else sys.argv[1:])[:1] == ["serve"]:
         with contextlib.suppress(ValueError):  # invalid settings: `serve` reports them
-            serve.start_model(Settings())  # before uvicorn's imports
+            serve.start_model(load_settings())  # before uvicorn's imports
     args = build_parser().parse_args(argv)
     started = time.time()
     try:
         code = int(args.func(args))
-    except StorageCorruptError as exc:
+    except (StorageCorruptError, SettingsError) as exc:
         print(f"storyline {args.command}: {exc}", file=sys.stderr)
         return 2
     if args.command == "ingest" and not args.quiet:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app.settings import Settings
+from app.settings import Settings, load_settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -17,4 +17,4 @@ def settings_from(args: argparse.Namespace) -> Settings:
         overrides["host"] = args.host
     if getattr(args, "port", None):
         overrides["port"] = args.port
-    return Settings(**overrides)
+    return load_settings(**overrides)

@@ -32,13 +32,13 @@ class _Once(logging.Filter):
 
 def _embedder(spec: str | None) -> tuple[Any, dict[str, Any]]:
     """The model (cached by text) and the parameter overrides the settings make."""
-    from app.settings import Settings
+    from app.settings import load_settings
     from embeddings import load_embedder
     from evaluation.harness import CachedEmbedder
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embeddings.calibration").addFilter(_Once())
-    settings = Settings(model=spec) if spec else Settings()
+    settings = load_settings(**({"model": spec} if spec else {}))
     inner = load_embedder(settings.model, threads=settings.embed_threads, device=settings.device)
     return CachedEmbedder(inner), settings.param_overrides()
 

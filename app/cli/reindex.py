@@ -59,7 +59,7 @@ class _Bars:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from app.settings import Settings
+    from app.settings import load_settings
     from app.wiring import build_service
     from engine.locking import DataDirBusy
     from engine.reindex import ReindexOptions
@@ -74,7 +74,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         overrides["data_dir"] = Path(args.data_dir)
     if args.model:
         overrides["model"] = args.model
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     if not settings.db_path.exists():
         print(f"storyline reindex: no database at {settings.db_path}", file=sys.stderr)
         return EXIT_BUSY

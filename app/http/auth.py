@@ -67,14 +67,14 @@ def parse_keys(entries: list[str]) -> list[tuple[str, bytes]]:
         role, _, digest = entry.strip().partition(":")
         role = role.strip().lower()
         digest = digest.strip().lower()
-        if role not in ROLES:
+        if role not in ROLES:  # never repeat it: a raw key pasted here would be logged
             raise KeyConfigError(
-                f"api_keys[{n}]: role {role!r} is not one of read, write, admin; "
+                f"entry {n} does not start with a role (read:, write: or admin:); "
                 "entries look like 'write:<sha256 hex>' (see `storyline hash-key`)"
             )
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise KeyConfigError(
-                f"api_keys[{n}]: expected 64 hex digits of SHA-256 after '{role}:'; "
+                f"entry {n}: expected 64 hex digits of SHA-256 after '{role}:'; "
                 "put the hash there, not the key (see `storyline hash-key`)"
             )
         out.append((role, bytes.fromhex(digest)))

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.validation import FieldError
+from app.validation import FieldError, NotJSON
 from engine.errors import BadCursor, Conflict, Gone, JobConflict, NotFound, Overloaded
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BadCursor)
     def _cursor(_: Request, exc: BadCursor) -> JSONResponse:
         return error(400, "bad_cursor", str(exc), "cursor")
+
+    @app.exception_handler(NotJSON)
+    def _not_json(_: Request, exc: NotJSON) -> JSONResponse:
+        return error(415, "unsupported_media_type", str(exc))
 
     @app.exception_handler(JobConflict)
     def _job_running(_: Request, exc: JobConflict) -> JSONResponse:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+# Date, time with seconds (fractions allowed), and an offset: what the README promises.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
 class SnippetIn(BaseModel):
@@ -39,6 +43,18 @@ class SnippetIn(BaseModel):
         max_length=256,
         description="Client's id: a repeat POST with the same value returns the stored snippet.",
     )
+
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        """RFC 3339 only: a bare number (Unix seconds? milliseconds?) is refused, not
+        guessed at."""
+        if value is None or (isinstance(value, str) and RFC3339.fullmatch(value)):
+            return value
+        raise ValueError(
+            "give an RFC 3339 time with an offset, like 2024-06-14T10:00:00Z or "
+            "2024-06-14T12:00:00+02:00"
+        )
 
 
 class BatchIn(BaseModel):

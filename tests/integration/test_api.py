@@ -118,7 +118,7 @@ def test_malformed_bodies(client: httpx.Client) -> None:
         content=b"text=hello",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    assert r.status_code == 422
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
     r = client.post("/v1/snippets", json=["not", "an", "object"])
     assert r.status_code == 422
     assert client.get("/healthz").status_code == 200  # still serving
@@ -137,8 +137,10 @@ def test_batch_with_one_bad_item(client: httpx.Client) -> None:
     res = r.json()["results"]
     assert len(res) == 5
     assert res[0]["status"] == "created" and res[0]["error"] is None
-    assert res[1]["error"]["field"] == "lang" and res[1]["id"] is None
-    assert res[2]["error"]["code"] == "type_error"
+    # the error names the field where it is in the request (README: snippets[3].lang)
+    assert res[1]["error"]["field"] == "snippets[1].lang" and res[1]["id"] is None
+    assert res[1]["error"]["message"].startswith("snippets[1]: lang")
+    assert res[2]["error"]["code"] == "type_error" and res[2]["error"]["field"] == "snippets[2]"
     assert res[3]["status"] == "created" and res[3]["lang"] == "ru"
     assert res[4]["status"] == "exists" and res[4]["id"] == res[0]["id"]
     assert client.get("/v1/info").json()["counts"]["snippets"] == 2

@@ -92,8 +92,8 @@ def test_body_and_batch_size_limits_answer_413_and_store_nothing(
             )
             assert_error(streamed, 413)
             too_many = {"snippets": [{"text": f"item {i}"} for i in range(6)]}
-            err = assert_error(c.post("/v1/snippets/batch", json=too_many), 413)
-            assert err["field"] == "snippets"
+            err = assert_error(c.post("/v1/snippets/batch", json=too_many), 422)
+            assert err["field"] == "snippets" and err["code"] == "too_many"
             heavy = {"snippets": [{"text": "z" * 1000}] * 5}  # 5 items, but over 4096 bytes
             assert_error(c.post("/v1/snippets/batch", json=heavy), 413)
             assert c.get("/readyz").status_code == 200  # still serving

@@ -17,7 +17,7 @@ from app.http.auth import (
     is_loopback,
     parse_keys,
 )
-from app.settings import Settings
+from app.settings import Settings, SettingsError, load_settings
 
 KEYS = {
     "read": "read-key-0123456789abcdef",
@@ -33,12 +33,32 @@ def entries() -> list[str]:
 def test_key_configuration_is_validated() -> None:
     digest = hash_key("x" * 20)
     assert parse_keys([f"write:{digest}", f" READ : {digest.upper()} "])[1][0] == "read"
-    with pytest.raises(KeyConfigError, match="role 'owner'"):
+    with pytest.raises(KeyConfigError, match="entry 0 does not start with a role"):
         parse_keys([f"owner:{digest}"])
     with pytest.raises(KeyConfigError, match="64 hex digits"):
         parse_keys(["write:my-plain-secret"])
     with pytest.raises(KeyConfigError):
         Authenticator(Settings(api_keys=["write"]))
+
+
+def test_a_raw_key_in_the_list_is_never_repeated_in_the_error() -> None:
+    """A key pasted where its hash belongs must not end up in a start-up log."""
+    raw = "Sup3rSecretKeyValue-0123"
+    for entry in (raw, f"write:{raw}", f"{raw}:{hash_key(raw)}"):
+        with pytest.raises(KeyConfigError) as err:
+            parse_keys([entry])
+        assert raw not in str(err.value) and raw.lower() not in str(err.value)
+
+
+def test_a_malformed_key_list_names_the_variable_not_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "Sup3rSecretKeyValue-0123"
+    monkeypatch.setenv("STORYLINE_API_KEYS", f'["write:{secret}",')
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "STORYLINE_API_KEYS" in str(err.value) and "JSON list" in str(err.value)
+    assert secret not in str(err.value)
 
 
 def test_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +94,15 @@ def test_hash_key_command(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert main(["hash-key"]) == 2
+
+
+def test_a_writer_queue_smaller_than_a_batch_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Such a queue answered every full batch 503 forever; now it does not start."""
+    monkeypatch.setenv("STORYLINE_WRITER_QUEUE_SIZE", "10")
+    monkeypatch.setenv("STORYLINE_MAX_BATCH_ITEMS", "100")
+    with pytest.raises(SettingsError, match="STORYLINE_WRITER_QUEUE_SIZE"):
+        load_settings()
+    monkeypatch.setenv("STORYLINE_WRITER_QUEUE_SIZE", "100")
+    assert load_settings().writer_queue_size == 100

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.http.deps import ADMIN, ERRORS, ServiceDep
+from app.http.deps import ADMIN, ADMIN_JSON, ERRORS, ServiceDep
 from app.http.schemas import JobOut, ReindexIn
 from engine.reindex.options import ReindexOptions
 
@@ -14,7 +14,11 @@ router = APIRouter(tags=["jobs"])
 
 
 @router.post(
-    "/v1/reindex", status_code=202, response_model=JobOut, responses=ERRORS, dependencies=ADMIN
+    "/v1/reindex",
+    status_code=202,
+    response_model=JobOut,
+    responses=ERRORS,
+    dependencies=ADMIN_JSON,
 )
 def start_reindex(service: ServiceDep, body: ReindexIn | None = None) -> dict[str, Any]:
     body = body or ReindexIn()

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.http.deps import ERRORS, READ, WRITE, ServiceDep, SettingsDep
+from app.http.deps import ERRORS, READ, WRITE, WRITE_JSON, ServiceDep, SettingsDep
 from app.http.errors import error
 from app.http.schemas import (
     BatchIn,
@@ -26,7 +26,11 @@ router = APIRouter(tags=["snippets"])
 
 
 @router.post(
-    "/v1/snippets", status_code=201, response_model=SnippetOut, responses=ERRORS, dependencies=WRITE
+    "/v1/snippets",
+    status_code=201,
+    response_model=SnippetOut,
+    responses=ERRORS,
+    dependencies=WRITE_JSON,
 )
 async def post_snippet(body: SnippetIn, service: ServiceDep, settings: SettingsDep) -> SnippetOut:
     item = to_incoming(body, settings)
@@ -34,23 +38,25 @@ async def post_snippet(body: SnippetIn, service: ServiceDep, settings: SettingsD
     return SnippetOut(**outcome.__dict__)
 
 
-@router.post("/v1/snippets/batch", response_model=BatchOut, responses=ERRORS, dependencies=WRITE)
+@router.post(
+    "/v1/snippets/batch", response_model=BatchOut, responses=ERRORS, dependencies=WRITE_JSON
+)
 async def post_batch(
     body: BatchIn, service: ServiceDep, settings: SettingsDep
 ) -> BatchOut | JSONResponse:
     limit = settings.max_batch_items
-    if len(body.snippets) > limit:
+    if len(body.snippets) > limit:  # a field that fails validation: 422, naming it
         return error(
-            413,
+            422,
             "too_many",
-            f"a batch holds at most {limit} snippets; got {len(body.snippets)}",
+            f"snippets: a batch holds at most {limit} snippets; got {len(body.snippets)}",
             "snippets",
         )
     results: list[BatchItemOut] = []
     good: list[tuple[int, Incoming]] = []
     for i, raw in enumerate(body.snippets):
         try:
-            good.append((i, parse_item(raw, settings)))
+            good.append((i, parse_item(raw, settings, prefix=f"snippets[{i}]")))
             results.append(BatchItemOut())
         except FieldError as exc:
             results.append(
@@ -71,7 +77,10 @@ def get_snippet(snippet_id: int, service: ServiceDep) -> SnippetRead:
 
 
 @router.put(
-    "/v1/snippets/{snippet_id}", response_model=SnippetOut, responses=ERRORS, dependencies=WRITE
+    "/v1/snippets/{snippet_id}",
+    response_model=SnippetOut,
+    responses=ERRORS,
+    dependencies=WRITE_JSON,
 )
 async def put_snippet(
     snippet_id: int, body: SnippetIn, service: ServiceDep, settings: SettingsDep

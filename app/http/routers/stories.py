@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -30,7 +29,7 @@ def list_stories(
     cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")] = None,
     lang: Annotated[str | None, Query(description="Only stories with a snippet in it.")] = None,
     since: Annotated[
-        datetime | None, Query(description="Only stories seen since (RFC 3339).")
+        str | None, Query(max_length=64, description="Only stories seen since (RFC 3339).")
     ] = None,
 ) -> dict:
     stories, next_cursor = service.list_stories(
