@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install serve test test-fast bench eval lint clean
+.PHONY: install serve test test-fast soak bench eval lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(STAMP)
 # the loop while working: no separate processes, crashes, long runs or browser
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
+
+# The stateful walk at length: 5,000 steps with 100+ SIGKILLs and 50+ re-indexes.
+soak: $(STAMP)
+	STORYLINE_STATEFUL_STEPS=$${STORYLINE_STATEFUL_STEPS:-5000} \
+		STORYLINE_STATEFUL_REPORT=bench/results/soak.json \
+		$(BIN)/python -m pytest -q -s tests/e2e/test_stateful.py $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
