@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__, pages
-from app.http import auth, errors
+from app.http import auth, docs, errors
 from app.http.limits import BodyLimit
 from app.http.routers import api_router
 from app.observability.metrics import Metrics
@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         # "/v1/stories/7/" or an id holding "/" is an unknown path (404 with the error
         # shape), not a redirect to some other resource.
         redirect_slashes=False,
+        docs_url=None,  # app.http.docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -61,5 +63,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     auth.install(app, settings)  # its gate refuses keyless writes before the body is read
     app.add_middleware(RequestContext)  # outermost: every answer, 401/413 included, is counted
     app.include_router(api_router())
+    docs.install(app)  # /docs and /redoc with their assets from the package, not a CDN
     pages.install(app)  # HTML story pages at / and /stories/{id}, stylesheet at /static
     return app
