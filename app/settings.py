@@ -123,8 +123,10 @@ class Settings(BaseSettings):
         description="Languages the detector chooses from when a snippet has no `lang`.",
     )
     log_level: str = Field("info", description="Log level for the service.")
-    log_format: Literal["json", "text"] = Field(
-        "json", description="`storyline serve` log lines: one JSON object each, or plain text."
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="`storyline serve` log lines: one JSON object each, or plain text; 'auto': "
+        "plain text on a terminal, JSON otherwise (files, pipes, containers).",
     )
 
     # -- access control and limits (app/http/auth.py, app/http/ratelimit.py) --
