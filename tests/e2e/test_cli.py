@@ -81,6 +81,14 @@ def test_show_prints_reports_and_json(loaded: tuple) -> None:
     assert f"story {story_id}: " in shown.stdout
 
 
+def test_show_counts_in_words(loaded: tuple) -> None:
+    data, _ = loaded
+    table = run("stories", "--limit", "50", data=data).stdout.splitlines()[1:]
+    single = next(r for r in table if r.split()[1:3] == ["1", "1"])
+    shown = run("show", single.split()[0], data=data).stdout
+    assert f"story {single.split()[0]}: 1 snippet, 1 report (" in shown
+
+
 def test_clear_errors_for_missing_things(tmp_path: Path, loaded: tuple) -> None:
     data, _ = loaded
     missing = run("show", "987654", data=data)
