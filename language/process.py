@@ -22,6 +22,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import IO
 
@@ -192,10 +193,13 @@ class DetectorProcess:
                 self._loader.start()
 
     def _load(self) -> None:
+        started = time.monotonic()
         try:
             self.wait_ready()
         except Exception:  # the next detection retries and reports it to its caller
             log.exception("language detector failed to load")
+        else:
+            log.info("language detection ready (%.1f s)", time.monotonic() - started)
 
     @property
     def ready(self) -> bool:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from engine.service import Service
 from tests.helpers import load_jsonl
 
 
@@ -231,3 +232,24 @@ def test_health_ready_info(client: httpx.Client) -> None:
     assert {"near_duplicate", "report", "story"} <= set(info["thresholds"])
     assert info["limits"]["max_batch_items"] == 50
     assert client.get("/openapi.json").json()["paths"]["/v1/snippets"]
+
+
+class _Loading:
+    """A language detector still loading its models."""
+
+    ready = False
+
+
+def test_readiness_says_what_still_loads(
+    client: httpx.Client, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Model and index loaded: ready, with language detection named while it loads;
+    `?full=true` waits for it too."""
+    service.detector.wait_ready()
+    assert client.get("/readyz", params={"full": "true"}).json()["language_detection"] == "ready"
+    monkeypatch.setattr(service, "detector", _Loading())
+    plain = client.get("/readyz")
+    assert plain.status_code == 200 and plain.json()["language_detection"] == "loading"
+    full = client.get("/readyz", params={"full": "true"})
+    assert full.status_code == 503 and full.json()["error"]["code"] == "not_ready"
+    assert "language detection" in full.json()["error"]["message"]
