@@ -39,10 +39,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         metrics.watch(app.state.service.gauges)
         log.info("storyline ready on data dir %s", settings.data_dir)
         auth.announce(app.state.auth, settings)
+        # `storyline serve` says where it listens, so that a command that finds the data
+        # folder busy can name the server to send to (storyline ingest --url)
+        address = getattr(app.state, "listen_url", None)
+        if address and own:
+            settings.server_url_path.write_text(address + "\n", encoding="utf-8")
         try:
             yield
         finally:
             if own:
+                settings.server_url_path.unlink(missing_ok=True)
                 app.state.service.close()
 
     app = FastAPI(

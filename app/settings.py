@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     def index_path(self) -> Path:
         return self.data_dir / "vectors.faiss"
 
+    @property
+    def server_url_path(self) -> Path:
+        """Where a running `storyline serve` writes its URL (removed when it stops)."""
+        return self.data_dir / "server.url"
+
 
 # Settings that override a clustering parameter, and the parameter each one sets.
 PARAM_FIELDS = {
