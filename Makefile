@@ -27,7 +27,7 @@ $(BIN)/python:
 # The service: runtime dependencies only.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "installing torch $(TORCH_VERSION), CPU build, from $(TORCH_INDEX)"
-	@$(BIN)/pip install --quiet --retries 1 --timeout 20 --index-url $(TORCH_INDEX) \
+	@$(BIN)/pip install -qq --retries 1 --timeout 20 --index-url $(TORCH_INDEX) \
 		torch==$(TORCH_VERSION) || { \
 		echo "warning: $(TORCH_INDEX) could not be reached; installing torch==$(TORCH_VERSION)" \
 			"from the package index instead. Unless your pip configuration holds a CPU wheel," \
