@@ -12,7 +12,7 @@ DEMO_ARGS ?=
 # torch is pinned, and its CPU-only build comes from PyTorch's own index: on Linux the
 # package index (PyPI) holds only the multi-GB CUDA build. Where that index cannot be
 # reached, the plain pin is installed instead (with a warning): a CPU wheel where the
-# pip configuration holds one, otherwise PyPI's build. README.md, "Install", says more.
+# pip configuration holds one, otherwise PyPI's build. README.md, "Install and run", says more.
 TORCH_VERSION := 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # What `make install` pins: the torch it installed, so no later install swaps it.
@@ -27,17 +27,18 @@ $(BIN)/python:
 # The service: runtime dependencies only.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "installing torch $(TORCH_VERSION), CPU build, from $(TORCH_INDEX)"
-	@$(BIN)/pip install -qq --retries 1 --timeout 20 --index-url $(TORCH_INDEX) \
-		torch==$(TORCH_VERSION) || { \
-		echo "warning: $(TORCH_INDEX) could not be reached; installing torch==$(TORCH_VERSION)" \
-			"from the package index instead. Unless your pip configuration holds a CPU wheel," \
-			"that is the multi-GB CUDA build on Linux (README.md, Install)." >&2; \
+	@$(BIN)/pip install --quiet --retries 1 --timeout 20 --index-url $(TORCH_INDEX) \
+		torch==$(TORCH_VERSION) 2> $(VENV)/torch-index.log || { \
+		echo "warning: $(TORCH_INDEX) could not be reached ($(VENV)/torch-index.log);" \
+			"installing torch==$(TORCH_VERSION) from the package index instead. Unless your" \
+			"pip configuration holds a CPU wheel, that is the multi-GB CUDA build on Linux" \
+			"(README.md, Install and run)." >&2; \
 		$(BIN)/pip install --quiet torch==$(TORCH_VERSION); }
 	@$(BIN)/python -c "from importlib.metadata import version; print('torch==' + version('torch'))" \
 		> $(CONSTRAINTS)
 	$(BIN)/pip install --quiet --constraint $(CONSTRAINTS) -e .
 	@$(BIN)/python -c "import torch; c = torch.version.cuda; print('torch', torch.__version__, \
-		'(CUDA ' + c + ' build: large, see README.md, Install)' if c else '(CPU build)')"
+		'(CUDA ' + c + ' build: large, see README.md, Install and run)' if c else '(CPU build)')"
 	@touch $(STAMP)
 
 # Tests, lint, benchmarks and evaluation: the dev extras on top (same torch).
