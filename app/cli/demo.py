@@ -129,6 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "serve.log"
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server too, as Ctrl-C does
     print(f"starting storyline serve on {url} (data {data_dir}, log {log_path})")
     with log_path.open("ab") as log:
         server = subprocess.Popen(
@@ -138,13 +139,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             stderr=subprocess.STDOUT,
             env={**os.environ, "STORYLINE_LOG_FORMAT": "text"},
         )
+    serving = False
     try:
         summary = _load_beside(server, url, data, log_path)
         if summary is None:
             return 2
         _print(url, summary)
-        print("\nserving until Ctrl-C")
-        return _wait(server)
+        serving = True
+        print("\nserving until Ctrl-C", flush=True)
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C, or `kill`: the server stops with the demo
+        return 0 if serving else 130
     finally:
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -178,13 +183,8 @@ def _load_beside(
     return summary
 
 
-def _wait(server: subprocess.Popen[bytes]) -> int:
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
-        server.send_signal(signal.SIGTERM)
-        server.wait(60)
-        return 0
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _print(url: str, summary: dict[str, Any]) -> int:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.helpers import ROOT, free_port
 from tests.serverproc import FAST_START
@@ -62,5 +63,27 @@ def test_demo_serves_real_stories_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     finally:
         demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
         code = demo.wait(60)
-    assert code == 0
+    assert code == 0, demo.stdout.read() if demo.stdout else ""
     assert not (tmp_path / "demo-data" / "server.url").exists()  # its server stopped cleanly
+
+
+def test_demo_stops_its_server_when_terminated(tmp_path: Path) -> None:
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(port), "--passages", "10"]
+        + ["--data-dir", str(tmp_path / "demo-data")],
+        cwd=ROOT,
+        env={**os.environ, **FAST_START},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert demo.stdout is not None
+    for line in demo.stdout:
+        if "serving until Ctrl-C" in line:
+            break
+    demo.send_signal(signal.SIGTERM)  # `kill`
+    assert demo.wait(60) == 0
+    assert not (tmp_path / "demo-data" / "server.url").exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
