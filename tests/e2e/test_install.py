@@ -40,6 +40,8 @@ def make(target: str, venv: Path, **env: str) -> tuple[subprocess.CompletedProce
         (bin_ / name).chmod(0o755)
     calls = venv / "calls.log"
     full = {**os.environ, "CALLS": str(calls), "TORCH_FOUND": f"{PIN}+cpu", **env}
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):  # not under `make test`'s
+        full.pop(name, None)
     done = subprocess.run(
         ["make", "-s", target, f"VENV={venv}"],
         cwd=ROOT,

@@ -159,7 +159,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "DEMO_ARGS": f"--data-dir {tmp / 'demo-data'}",
         "STORYLINE_LOG_FORMAT": "text",
     }
+    # as from a user's shell: no settings of the test's own, and no make above it (under
+    # `make test` its MAKEFLAGS would reach the README's `make` commands)
     for name in ("STORYLINE_PORT", "STORYLINE_API_KEYS", "STORYLINE_API_KEY", "VIRTUAL_ENV"):
+        env.pop(name, None)
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
         env.pop(name, None)
     state = Run(port, env, readme_blocks(README.read_text(encoding="utf-8")))
     yield state
