@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     except StorageCorruptError as exc:
         print(f"storyline {args.command}: {exc}", file=sys.stderr)
         return 2
-    if args.command == "ingest" and not args.quiet:
+    if args.command == "ingest" and not args.quiet and code != 2:  # 2: it did not start
         print(f"done in {time.time() - started:.1f}s")
     return code
 
