@@ -129,7 +129,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "serve.log"
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the server too, as Ctrl-C does
+    # Ctrl-C and `kill` stop the server too (SIGINT set even where a shell started the demo
+    # with it ignored, as uvicorn does for the server)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"starting storyline serve on {url} (data {data_dir}, log {log_path})")
     with log_path.open("ab") as log:
         server = subprocess.Popen(
