@@ -17,7 +17,7 @@ WORKDIR /app
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
     && python -c "from importlib.metadata import version; print('torch==' + version('torch'))" \
         > /app/constraints.txt
-# every package pyproject.toml lists (tests/unit/test_container.py checks the two agree)
+# every package pyproject.toml lists (tests/unit/test_dockerfile.py checks the two agree)
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY engine ./engine

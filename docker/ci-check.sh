@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the image and check it where a Docker daemon answers (.ci/run calls this). Without
 # one it says so and succeeds: tests/e2e/test_container.py runs the image's entry point and
-# health check outside a container, and tests/unit/test_container.py reads the Dockerfile.
+# health check outside a container, and tests/unit/test_dockerfile.py reads the Dockerfile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 here or in CI): with the Dockerfile's own environment, the entry point makes a key the way
 the README says (`docker run … storyline hash-key`), serves on the port STORYLINE_PORT
 names, and the Dockerfile's HEALTHCHECK command fails before the service is ready and
-passes after. (The Dockerfile itself: tests/unit/test_container.py.)"""
+passes after. (The Dockerfile itself: tests/unit/test_dockerfile.py.)"""
 
 from __future__ import annotations
 
