@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -107,5 +108,11 @@ def test_access_lines_name_every_route_template(
     }
     for path in paths:
         client.get(path)
-    access = [r for r in lines(captured) if r["logger"] == "storyline.access"]
-    assert [r["route"] for r in access[-len(paths) :]] == list(paths.values())
+
+    def access() -> list[str]:
+        return [r["route"] for r in lines(captured) if r["logger"] == "storyline.access"]
+
+    deadline = time.monotonic() + 30  # a line is written once its answer has gone out
+    while len(access()) < len(paths) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert access()[-len(paths) :] == list(paths.values())
