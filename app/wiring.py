@@ -4,7 +4,9 @@ the engine's configuration."""
 
 from __future__ import annotations
 
+import os
 from functools import partial
+from typing import Literal
 
 from app.observability.metrics import Metrics
 from app.settings import Settings
@@ -44,19 +46,39 @@ def parameters(settings: Settings) -> ParamsFor:
     return partial(params_for, overrides=settings.param_overrides())
 
 
+LanguageLoad = Literal["start", "ready", "demand"]
+
+
+def languages_load(settings: Settings, cores: int | None = None) -> LanguageLoad:
+    """When the language models load if nobody says: with the model ('start') where the
+    machine has a core for each start-up process (the model's, the service's and the two
+    detectors'), else once the service is ready ('ready'): their ~4 CPU-s of loading
+    would otherwise share the cores with what makes the service ready."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers, _ = settings.model_layout()
+    return "start" if cores >= workers + 3 else "ready"
+
+
 def build_service(
     settings: Settings,
     embedder: Embedder | None = None,
     *,
     adopt_model: bool = False,
     observer: Observer | None = None,
+    languages: LanguageLoad | None = None,
 ) -> Service:
     """The service on `settings`. A service handed a loaded model (the tests') runs it as
-    it is; otherwise it loads and owns the configured one. Language models start loading
-    once it is ready (their ~5 CPU-s would otherwise share the cores with start-up)."""
+    it is; otherwise it loads and owns the configured one. `languages` says when the
+    language models load: beside the model ('start'), once the service is ready
+    ('ready'), or at the first snippet without `lang` ('demand', for a command that
+    knows it will meet none); by default as `languages_load` decides."""
     from language.process import shared_detector
 
     detector = shared_detector(settings.languages)
+    when = languages or languages_load(settings)
+    if when == "start":
+        detector.load_in_background()
     observer = observer or Metrics()
     owns = embedder is None
     service = Service(
@@ -73,5 +95,6 @@ def build_service(
         observer.watch(service.gauges)  # state gauges read at every scrape
     # Reads, and writes that name their `lang`, are served from here on; a snippet
     # without one waits until the detector has loaded (seconds after start-up).
-    detector.load_in_background()
+    if when == "ready":
+        detector.load_in_background()
     return service

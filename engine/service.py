@@ -306,8 +306,8 @@ class Service:
     def story_sources(self, story_ids: list[int]) -> dict[int, list[dict[str, str | int]]]:
         return self.reader.story_sources(story_ids)
 
-    def search(self, query: str, limit: int) -> list[StorySummary]:
-        return self.search_index.stories(query, limit)
+    def search(self, query: str, limit: int, min_score: float = -1.0) -> list[StorySummary]:
+        return self.search_index.stories(query, limit, min_score)
 
     def gauges(self) -> dict[str, float]:
         counts = self.repo.counts()

@@ -17,16 +17,18 @@ several); they exit when their parent does (end of input).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import IO
 
 import childproc
-from language.detect import check_languages
+from language.detect import check_languages, dominant_script
 
 log = logging.getLogger(__name__)
 _NOT_MINE = "-"  # a child's answer for a text in the other group's script
@@ -81,7 +83,7 @@ def split_by_script(languages: Sequence[str]) -> list[tuple[str | None, tuple[st
 def serve(group: str | None, languages: list[str], requests: IO[str], answers: IO[str]) -> None:
     """A child's loop, one JSON line in and one out: build the detector, say so, then
     answer batches of texts until the parent closes the pipe."""
-    from language.detect import LanguageDetector, dominant_script
+    from language.detect import LanguageDetector
 
     def say(status: str, detail: object) -> None:
         answers.write(json.dumps([status, detail]) + "\n")
@@ -111,12 +113,17 @@ def serve(group: str | None, languages: list[str], requests: IO[str], answers: I
 
 
 class _Child:
-    """One detector process and its pipe."""
+    """One detector process and its pipe; `lock` keeps one conversation on it at a time."""
 
     def __init__(self, group: str | None, languages: tuple[str, ...]) -> None:
         self.group, self.languages = group, languages
+        self.lock = threading.Lock()
         self._proc: subprocess.Popen[str] | None = None
         self._ready = False
+
+    def owns(self, script: str) -> bool:
+        """Whether this child answers for text whose dominant script is `script`."""
+        return self.group is None or (script == "LATIN") == (self.group == "latin")
 
     def start(self) -> None:
         self._proc = childproc.spawn(
@@ -172,19 +179,25 @@ class _Child:
 
 
 class DetectorProcess:
-    """`LanguageDetector.detect_many` / `detect`, answered by child processes."""
+    """`LanguageDetector.detect_many` / `detect`, answered by child processes.
+
+    While the children load, a detection waits only for the children whose script its
+    texts are written in: the non-Latin child loads in half the time of the Latin one
+    (1.2 against 2.5 CPU-s for the default languages), so Russian or Greek snippets are
+    detected seconds before the Latin-script models are in."""
 
     def __init__(self, languages: Iterable[str]) -> None:
         """Nothing runs until `load_in_background`, `wait_ready` or the first detection."""
         self.languages = tuple(languages)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one detection at a time
         self._children = [_Child(g, langs) for g, langs in split_by_script(self.languages)]
         self._loader: threading.Thread | None = None
+        self._loader_lock = threading.Lock()
 
     def load_in_background(self) -> None:
-        """Load the models on a thread of its own; a detection meanwhile waits for them
-        (it takes the same lock)."""
-        with self._lock:
+        """Load the models on a thread of its own; a detection meanwhile waits for the
+        children its texts need (it takes their locks)."""
+        with self._loader_lock:
             if self._loader is None:
                 self._loader = threading.Thread(
                     target=self._load, name="language-models", daemon=True
@@ -192,10 +205,13 @@ class DetectorProcess:
                 self._loader.start()
 
     def _load(self) -> None:
+        started = time.monotonic()
         try:
             self.wait_ready()
         except Exception:  # the next detection retries and reports it to its caller
             log.exception("language detector failed to load")
+        else:
+            log.info("language detection ready (%.1f s)", time.monotonic() - started)
 
     @property
     def ready(self) -> bool:
@@ -204,17 +220,28 @@ class DetectorProcess:
 
     def wait_ready(self) -> None:
         """Block until the models are loaded; ValueError if the languages were refused."""
-        with self._lock:
-            self._ensure_ready()
+        self._start_all()
+        for child in self._children:
+            with child.lock:
+                child.wait_ready()
 
-    def _ensure_ready(self) -> None:
+    def _start_all(self) -> None:
         """Start every child that is not running before waiting for any: they load at once
         (at start-up, and again after one died)."""
         for child in self._children:
-            if not child.running:
-                child.start()
-        for child in self._children:
-            child.wait_ready()
+            if child.running:  # never wait for a lock the loader holds while a child loads
+                continue
+            with child.lock:
+                if not child.running:
+                    child.start()
+
+    def _needed(self, batch: list[str]) -> list[_Child]:
+        """The children that answer for `batch`: all once loaded; while they load, only
+        those whose script the texts are written in."""
+        if len(self._children) == 1 or self.ready:
+            return self._children
+        scripts = {dominant_script(text)[0] for text in batch}
+        return [c for c in self._children if any(c.owns(script) for script in scripts)]
 
     def detect_many(self, texts: Sequence[str]) -> list[str | None]:
         if not texts:
@@ -223,13 +250,10 @@ class DetectorProcess:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    self._ensure_ready()
-                    for child in self._children:  # all at work at once, then collect
-                        child.send(batch)
-                    answers = [child.receive() for child in self._children]
+                    self._start_all()
+                    answers = self._ask(self._needed(batch), batch)
                 except (EOFError, OSError, DetectorUnavailable) as exc:
-                    for child in self._children:  # resynchronise every pipe from scratch
-                        child.stop()
+                    self._stop_all()  # resynchronise every pipe from scratch
                     if attempt == 2:
                         raise DetectorUnavailable(f"language detector process died: {exc}") from exc
                     log.warning("language detector process died (%s); restarting it", exc)
@@ -240,13 +264,27 @@ class DetectorProcess:
                 return _merge([detail for _, detail in answers], len(batch))  # type: ignore[misc]
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def _ask(children: list[_Child], batch: list[str]) -> list[tuple[str, object]]:
+        """Every child at work at once, then collect; their locks taken in one order."""
+        with contextlib.ExitStack() as held:
+            for child in children:
+                held.enter_context(child.lock)
+            for child in children:
+                child.send(batch)
+            return [child.receive() for child in children]
+
+    def _stop_all(self) -> None:
+        for child in self._children:
+            with child.lock:
+                child.stop()
+
     def detect(self, text: str) -> str | None:
         return self.detect_many([text])[0]
 
     def close(self) -> None:
         with self._lock:
-            for child in self._children:
-                child.stop()
+            self._stop_all()
 
 
 def _merge(answers: list[list[str | None]], n: int) -> list[str | None]:

@@ -135,15 +135,18 @@ class Client:
     def info(self) -> dict[str, Any]:
         return dict(self._call("GET", "/v1/info"))
 
-    def ready(self) -> bool:
+    def ready(self, full: bool = False) -> bool:
+        """Whether the service takes requests; `full`: every request, snippets without
+        `lang` included (language detection loads seconds after the rest)."""
+        params = {"full": "true"} if full else None
         try:
-            return self._http.get("/readyz").status_code == 200
+            return self._http.get("/readyz", params=params).status_code == 200
         except httpx.TransportError:
             return False
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 120.0, full: bool = False) -> None:
         deadline = time.monotonic() + timeout
-        while not self.ready():
+        while not self.ready(full):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the service was not ready within {timeout:.0f} s")
             self._sleep(0.2)

@@ -1,5 +1,5 @@
 """The `storyline` command: serve, ingest, stories, show, reindex, check, hash-key, eval,
-calibrate (see README.md, CLI). Each command's module imports what it needs when it
+calibrate, demo (see README.md, CLI). Each command's module imports what it needs when it
 runs: `storyline serve` starts the model's process first, so its weights load while the
 web stack imports."""
 
@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from app.cli import evaluate, ingest, read, reindex, serve
+from app.cli import demo, evaluate, ingest, read, reindex, serve
 from app.settings import SettingsError, load_settings
 from storage.errors import StorageCorruptError
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_parsers(sub)  # stories, show, check
     reindex.add_parser(sub)
     evaluate.add_parsers(sub)  # eval, calibrate
+    demo.add_parser(sub)
     return parser
 
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StorageCorruptError, SettingsError) as exc:
         print(f"storyline {args.command}: {exc}", file=sys.stderr)
         return 2
-    if args.command == "ingest" and not args.quiet:
+    if args.command == "ingest" and not args.quiet and code != 2:  # 2: it did not start
         print(f"done in {time.time() - started:.1f}s")
     return code
 

@@ -58,8 +58,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(story["title"])
     langs = ", ".join(f"{k} {v}" for k, v in story["languages"].items())
     print(
-        f"story {story['id']}: {story['snippet_count']} snippets, {story['report_count']} "
-        f"reports ({langs}); {story['first_seen'][:16]} .. {story['last_seen'][:16]}\n"
+        f"story {story['id']}: {plural(story['snippet_count'], 'snippet')}, "
+        f"{plural(story['report_count'], 'report')} ({langs}); "
+        f"{story['first_seen'][:16]} .. {story['last_seen'][:16]}\n"
     )
     for n, report in enumerate(story["reports"], 1):
         lead = report["lead"]
@@ -67,6 +68,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         for v in report["variants"]:
             print(f"       - [{v['lang']}] {_headline(v)}")
     return 0
+
+
+def plural(n: int, word: str) -> str:
+    """'1 report', '2 reports' (the pages' helper; app.pages would load the web stack)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _headline(snippet: SnippetView) -> str:

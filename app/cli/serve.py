@@ -30,6 +30,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"storyline serve: {problem}", file=sys.stderr)
         return 2
     app = create_app(settings)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    app.state.listen_url = f"http://{host}:{settings.port}"
     try:
         uvicorn.run(
             app,

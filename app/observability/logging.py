@@ -63,10 +63,20 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def configure(level: str = "info", fmt: str = "json") -> None:
-    """Root logging for `storyline serve`; uvicorn's loggers propagate to it."""
+def log_format(fmt: str, stream: object) -> str:
+    """'json' or 'text'; 'auto' is text for a person at a terminal, JSON for a file or a
+    pipe (what log collectors read)."""
+    if fmt != "auto":
+        return fmt
+    isatty = getattr(stream, "isatty", None)
+    return "text" if isatty is not None and isatty() else "json"
+
+
+def configure(level: str = "info", fmt: str = "auto") -> None:
+    """Root logging for `storyline serve` on stderr; uvicorn's loggers propagate to it."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    chosen = log_format(fmt, handler.stream)
+    handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

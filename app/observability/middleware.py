@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.logging import new_request_id, request_id
@@ -29,6 +30,8 @@ class RequestContext:
             if name == b"x-request-id":
                 offered = value.decode("latin-1")
                 break
+        # routing rewrites root_path for mounts; keep what identifies the request
+        probe = {k: scope.get(k, "") for k in ("type", "path", "root_path", "method")}
         rid = new_request_id(offered)
         token = request_id.set(rid)
         started = time.perf_counter()
@@ -49,10 +52,9 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            method = scope.get("method", "")
             app = scope.get("app")
+            template = route_template(scope, probe, app)
+            method = scope.get("method", "")
             metrics = getattr(getattr(app, "state", None), "metrics", None)
             if metrics is not None:
                 metrics.requests.labels(method, template, str(status)).inc()
@@ -74,3 +76,17 @@ class RequestContext:
                 },
             )
             request_id.reset(token)
+
+
+def route_template(scope: Scope, probe: Scope, app: object) -> str:
+    """The matched route's path template. FastAPI's routes put themselves in the scope;
+    plain Starlette routes (/openapi.json) and mounts (/static, /docs/assets) do not, so
+    they are matched again here. `<unmatched>`: no route took the request (a 404, or a
+    request refused before routing)."""
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    for route in getattr(app, "routes", ()):
+        if isinstance(route, Route | Mount) and route.matches(probe)[0] == Match.FULL:
+            return f"{route.path}/{{path}}" if isinstance(route, Mount) else route.path
+    return "<unmatched>"

@@ -108,7 +108,7 @@ def story_list(
         if query:
             stories = [
                 s
-                for s in service.search(query, size)
+                for s in service.search(query, size, settings.search_min_score)
                 if (code is None or code in s["languages"])
                 and (since_ts is None or _ts(s["last_seen"]) >= since_ts)
             ]

@@ -9,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.helpers import load_jsonl
+from tests.helpers import ROOT, load_jsonl
+from tests.serverproc import ServerProcess
 
 STORYLINE = Path(sys.executable).with_name("storyline")
+EXAMPLE = ROOT / "examples" / "snippets.jsonl"  # the README's example file
 
 
 def run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
@@ -81,6 +84,14 @@ def test_show_prints_reports_and_json(loaded: tuple) -> None:
     assert f"story {story_id}: " in shown.stdout
 
 
+def test_show_counts_in_words(loaded: tuple) -> None:
+    data, _ = loaded
+    table = run("stories", "--limit", "50", data=data).stdout.splitlines()[1:]
+    single = next(r for r in table if r.split()[1:3] == ["1", "1"])
+    shown = run("show", single.split()[0], data=data).stdout
+    assert f"story {single.split()[0]}: 1 snippet, 1 report (" in shown
+
+
 def test_clear_errors_for_missing_things(tmp_path: Path, loaded: tuple) -> None:
     data, _ = loaded
     missing = run("show", "987654", data=data)
@@ -89,3 +100,30 @@ def test_clear_errors_for_missing_things(tmp_path: Path, loaded: tuple) -> None:
     assert nofile.returncode == 2 and "no such file" in nofile.stderr
     empty = run("stories", data=tmp_path / "empty")
     assert empty.returncode != 0 and "ingest something first" in empty.stderr
+
+
+def counted(stdout: str) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", stdout.splitlines()[0])}
+
+
+def test_ingest_beside_a_server_says_what_to_do_and_sends_over_http(tmp_path: Path) -> None:
+    """The data folder is busy: exit 2 naming `--url` with the server's address, no
+    traceback, no model loaded; `--url` then sends the file, counting snippets."""
+    data = tmp_path / "data"
+    with ServerProcess(data) as server:
+        server.start().wait_ready()
+        busy = run("ingest", str(EXAMPLE), data=data)
+        assert busy.returncode == 2, busy.stderr
+        assert f"storyline ingest --url {server.url} {EXAMPLE}" in busy.stderr
+        assert "stop the server" in busy.stderr and "Traceback" not in busy.stderr
+        sent = run("ingest", "--url", server.url, str(EXAMPLE), data=data)
+        assert sent.returncode == 0, sent.stderr
+        counts = counted(sent.stdout)
+        assert counts["created"] + counts["duplicate"] == 4 and counts["rejected"] == 0
+        assert "4/4" in sent.stderr and "snippets" in sent.stderr and "B/s" not in sent.stderr
+        again = run("ingest", "--url", server.url, str(EXAMPLE), "--quiet", data=data)
+        assert counted(again.stdout)["exists"] == 4  # every line has an external_id
+        stories = httpx.get(f"{server.url}/v1/stories").json()["stories"]
+        assert sorted(s["snippet_count"] for s in stories) == [1, 3]  # one event, 3 languages
+        nowhere = run("ingest", "--url", "http://127.0.0.1:9", str(EXAMPLE), data=data)
+        assert nowhere.returncode == 2 and "cannot use http://127.0.0.1:9" in nowhere.stderr

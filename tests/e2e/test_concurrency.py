@@ -1,7 +1,8 @@
-"""Concurrency: 16 clients POST overlapping snippets (the same external_id from several at
-once) over real HTTP, through the one writer. No duplicates, no lost writes, no deadlock,
-every answer for an external_id names the same snippet and (through merges) its story, and
-the grouping equals a sequential run of the same input in the order the writer committed it."""
+"""Concurrency: 16 clients (storyline_client) POST overlapping snippets (the same
+external_id from several at once) over real HTTP, through the one writer. No duplicates, no
+lost writes, no deadlock, every answer for an external_id names the same snippet and
+(through merges) its story, and the grouping equals a sequential run of the same input in
+the order the writer committed it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import random
 import threading
 import time
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
 from app.settings import Settings
@@ -19,6 +21,7 @@ from app.wiring import build_service
 from embeddings import Embedder
 from engine.check import check
 from engine.records import Incoming
+from storyline_client import Client, ItemError, Snippet
 from tests.helpers import LiveServer, load_jsonl
 
 CLIENTS = 16
@@ -77,17 +80,16 @@ def test_concurrent_clients_match_a_sequential_run(
 
     def client(k: int) -> None:
         try:
-            with httpx.Client(base_url=live.url, timeout=120) as http:
+            with Client(live.url, timeout=120) as api:  # the README's client, retries and all
                 start.wait(30)
                 for chunk in client_plan(k, items):
+                    snippets = [Snippet(**it) for it in chunk]
                     if len(chunk) == 1:
-                        r = http.post("/v1/snippets", json=chunk[0])
-                        assert r.status_code == 201, r.text
-                        results = [r.json()]
+                        outcomes: list[Any] = [api.post(snippets[0])]
                     else:
-                        r = http.post("/v1/snippets/batch", json={"snippets": chunk})
-                        assert r.status_code == 200, r.text
-                        results = r.json()["results"]
+                        outcomes = api.post_batch(snippets)
+                    assert not [o for o in outcomes if isinstance(o, ItemError)], outcomes
+                    results = [asdict(o) for o in outcomes]
                     with lock:
                         for it, res in zip(chunk, results, strict=True):
                             answers[it["external_id"]].append(res)

@@ -3,11 +3,15 @@ answers as one detector in this process, restarts, and refused languages."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from language.detect import LanguageDetector
 from language.process import DetectorProcess, split_by_script
 from tests.helpers import EN, ES, OTHER_LANGS, RU
+
+ENGLISH = "Heavy rain caused flash flooding across southern Spain on Tuesday."
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +71,35 @@ def test_detector_process_reports_refused_languages() -> None:
     with pytest.raises(ValueError, match="xx"):
         remote.wait_ready()
     remote.close()
+
+
+def test_a_detection_waits_only_for_the_children_its_scripts_need(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the Latin-script models load, a Russian snippet is answered by the other
+    child; an English one waits for its own."""
+    remote = DetectorProcess(["ru", "uk", "en", "es"])
+    latin, other = remote._children
+    assert latin.group == "latin" and other.group == "other"
+    gate = threading.Event()
+    loads = latin.wait_ready
+
+    def slow_load() -> None:
+        gate.wait(120)
+        loads()
+
+    monkeypatch.setattr(latin, "wait_ready", slow_load)
+    try:
+        assert remote.detect_many(["Генсек НАТО отверг предложение Путина"]) == ["ru"]
+        assert other.ready and not latin.ready and not remote.ready
+        found: list[str | None] = []
+        english = threading.Thread(target=lambda: found.append(remote.detect(ENGLISH)))
+        english.start()
+        english.join(0.5)
+        assert english.is_alive() and not found  # held until its models are in
+        gate.set()
+        english.join(120)
+        assert found == ["en"] and remote.ready
+    finally:
+        gate.set()
+        remote.close()

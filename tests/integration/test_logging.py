@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -89,3 +90,29 @@ def test_no_text_or_keys_at_info_and_ids_everywhere(
     )
     assert deleted["request_id"] == "req-del-1"
     assert all(r["request_id"] for r in access)
+
+
+def test_access_lines_name_every_route_template(
+    client: httpx.Client, captured: io.StringIO
+) -> None:
+    """The documentation pages, the schema and the files under a mount are named by their
+    template; only a path no route takes is `<unmatched>`."""
+    paths = {
+        "/docs": "/docs",
+        "/redoc": "/redoc",
+        "/openapi.json": "/openapi.json",
+        "/docs/assets/swagger-ui.css": "/docs/assets/{path}",
+        "/static/style.css": "/static/{path}",
+        "/stories/1": "/stories/{story_id}",
+        "/no/such/page": "<unmatched>",
+    }
+    for path in paths:
+        client.get(path)
+
+    def access() -> list[str]:
+        return [r["route"] for r in lines(captured) if r["logger"] == "storyline.access"]
+
+    deadline = time.monotonic() + 30  # a line is written once its answer has gone out
+    while len(access()) < len(paths) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert access()[-len(paths) :] == list(paths.values())

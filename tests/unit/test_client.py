@@ -117,3 +117,12 @@ def test_published_at_must_carry_a_time_zone() -> None:
     )
     with pytest.raises(ValueError, match="time zone"):
         Snippet(text="x", published_at=datetime(2024, 6, 14)).as_json()
+
+
+def test_waiting_for_every_request_asks_for_the_full_readiness() -> None:
+    not_yet = error(503, "not_ready")
+    client, seen, waits = scripted(not_yet, not_yet, httpx.Response(200, json={}))
+    client.wait_ready(full=True)
+    assert [r.url.params.get("full") for r in seen] == ["true"] * 3 and len(waits) == 2
+    client, seen, _ = scripted(httpx.Response(200, json={}))
+    assert client.ready() and "full" not in seen[0].url.params

@@ -240,6 +240,15 @@ def test_search_ranks_the_matching_story_first(engine: Service) -> None:
     assert engine.search("Real Madrid Barcelona Clasico", 1)[0]["id"] == out[5].story_id
 
 
+def test_search_leaves_out_stories_under_the_floor(engine: Service) -> None:
+    engine.ingest([incoming(t, x) for t, x in [*QUAKE, BANK, FOOTBALL]])
+    hits = engine.search("Tokyo earthquake trains halted", 3)
+    assert len(hits) == 3 and hits[0]["score"] > hits[1]["score"]
+    floor = (hits[0]["score"] + hits[1]["score"]) / 2
+    assert engine.search("Tokyo earthquake trains halted", 3, min_score=floor) == hits[:1]
+    assert engine.search("Tokyo earthquake trains halted", 3, min_score=1.5) == []
+
+
 def test_a_reindex_keeps_a_consistent_database(engine: Service) -> None:
     out = engine.ingest([incoming(t, x) for t, x in [*QUAKE, BANK, FOOTBALL]])
     before = engine.repo.counts()

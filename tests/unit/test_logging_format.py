@@ -10,7 +10,13 @@ import re
 
 import pytest
 
-from app.observability.logging import JsonFormatter, configure, new_request_id, request_id
+from app.observability.logging import (
+    JsonFormatter,
+    configure,
+    log_format,
+    new_request_id,
+    request_id,
+)
 
 
 def test_formatter_fields_and_context() -> None:
@@ -56,3 +62,19 @@ def test_configure_routes_uvicorn_through_json(capsys: pytest.CaptureFixture) ->
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_auto_is_text_on_a_terminal_and_json_elsewhere() -> None:
+    assert log_format("auto", _Stream(True)) == "text"
+    assert log_format("auto", _Stream(False)) == "json"
+    assert log_format("auto", object()) == "json"  # a stream that cannot tell
+    assert log_format("json", _Stream(True)) == "json"
+    assert log_format("text", _Stream(False)) == "text"

@@ -172,3 +172,10 @@ def test_the_read_side_loads_no_model_and_no_faiss(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"importing {module} loads {out.stdout.strip()}"
+
+
+def test_test_module_names_are_unique_across_folders() -> None:
+    """pytest imports test modules by name (rootdir-relative, no packages): two of one name
+    in different folders stop the collection of the whole run."""
+    names = [p.name for p in (ROOT / "tests").glob("*/test_*.py")]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})

@@ -20,10 +20,21 @@ def search(
     settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="Query in any language.")],
     limit: Annotated[int, Query(ge=1)] = 10,
+    min_score: Annotated[
+        float | None,
+        Query(
+            ge=-1,
+            le=1,
+            description="Leave out stories scoring lower (default STORYLINE_SEARCH_MIN_SCORE).",
+        ),
+    ] = None,
 ) -> dict:
+    """Stories ranked by `score`: the cosine between the query and the story's closest
+    snippet (1 the same meaning; unrelated text scores near 0)."""
     if not q.strip():
         raise FieldError("q", "q must not be blank", "missing")
-    return {"query": q, "stories": service.search(q, limit_param(settings, limit))}
+    floor = settings.search_min_score if min_score is None else min_score
+    return {"query": q, "stories": service.search(q, limit_param(settings, limit), floor)}
 
 
 @router.get("/v1/info", responses=ERRORS, dependencies=READ)
