@@ -210,9 +210,12 @@ def run_walks(folder: Path, steps: int) -> Tally:
             self.job = r.json()["id"]
             tally["reindex started"] += 1
 
-        @precondition(lambda self: self.job is not None)
+        # No precondition on the job: whether one still runs depends on the server's timing,
+        # and hypothesis needs each walk's choices to follow from its draws alone.
         @rule()
         def finish_reindex(self) -> None:
+            if self.job is None:
+                return
             deadline = time.monotonic() + 300
             while True:
                 job = self.call("GET", f"/v1/jobs/{self.job}").json()
