@@ -55,7 +55,16 @@ class Settings(BaseSettings):
         None, description="Near-copy cosine threshold (same language)."
     )
     report_threshold: float | None = Field(None, description="Report-level score threshold.")
-    story_threshold: float | None = Field(None, description="Story-level score threshold.")
+    story_threshold: float | None = Field(
+        None,
+        description="Story-level cosine to a story's centre; decides the story level only where "
+        "the model has no fitted event link, or event_link is false.",
+    )
+    event_link: bool | None = Field(
+        None,
+        description="Decide the story level by the model's fitted event link (names, time, "
+        "nearest report, centre; docs/quality.md); false: by story_threshold alone.",
+    )
     margin_weight: float | None = Field(
         None, ge=0, le=2, description="Share of a pair's crowdedness subtracted (report level)."
     )
@@ -247,6 +256,7 @@ OVERRIDES = (
     "near_duplicate_threshold",
     "report_threshold",
     "story_threshold",
+    "event_link",
     "margin_weight",
     "same_language_penalty",
     "name_weight",

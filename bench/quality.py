@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{data.name} {mode}: {res.seconds:.1f}s", file=sys.stderr)
         _dump(out / f"quality-{data.name}.json", {"dataset": data.name, "date": stamp} | per_mode)
     print(tables.text(results))
+    confused = tables.confusions(results)
+    print(confused)
 
     plots: list[str] = []
     if not args.no_sweeps:
@@ -130,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{knob} sweep: {len(values)} points, {time.perf_counter() - t0:.0f}s",
                 file=sys.stderr,
             )
-    (out / "quality.md").write_text(markdown(results, stamp, plots), encoding="utf-8")
+    (out / "quality.md").write_text(
+        markdown(results, stamp, plots) + "\n" + confused, encoding="utf-8"
+    )
     print(f"wrote {out}/quality.md in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return 0
 

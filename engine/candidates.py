@@ -13,6 +13,7 @@ from engine.batch import BatchState
 from engine.feature_cache import FeatureCache
 from storage.base import WriterSession
 from stories.candidates import Copy, Member, Neighbour, ReportCandidate, StoryCandidate
+from stories.event_candidates import StoryView
 from stories.features import Features, features_of
 from stories.params import Params
 from stories.scoring import background, can_reach_report, fit, holds_nearest, is_nearest
@@ -214,19 +215,26 @@ class Gatherer:
     def stories(
         self, vector: np.ndarray, neighbours: list[Neighbour], batch: BatchState
     ) -> list[StoryCandidate]:
-        """The stories of the neighbours, with the new vector's cosine to each centre."""
-        out = []
-        for story_id in dict.fromkeys(n.story_id for n in neighbours):
-            state = batch.story(story_id, self.session)
-            out.append(
-                StoryCandidate(
-                    story_id,
+        """The stories of the neighbours, with the new vector's cosine to each centre and
+        what the event link reads from their members among the neighbours."""
+        views: dict[int, StoryView] = {}
+        for n in neighbours:
+            view = views.get(n.story_id)
+            if view is None:
+                state = batch.story(n.story_id, self.session)
+                view = views[n.story_id] = StoryView(
+                    n.story_id,
                     float(vector @ unit(state.centroid_sum)),
                     state.first_seen,
                     state.last_seen,
                 )
+            view.add(n.cosine, n.features)
+        return [
+            StoryCandidate(
+                int(v.key), v.centroid, v.first_seen, v.last_seen, v.nearest, v.names, v.numbers
             )
-        return out
+            for v in views.values()
+        ]
 
     def refresh_knn(self, neighbours: list[Neighbour], batch: BatchState) -> None:
         """The new snippet may now be among its neighbours' nearest: update their lists.

@@ -27,7 +27,7 @@ from engine.placement import Placer, Prepared
 from engine.records import Incoming, Outcome
 from language.base import Detector
 from storage.base import WriterSession
-from stories.assign import decide, exact_copy
+from stories.assign import decide, exact_copy, link_passes, story_links
 from stories.features import features_of
 from stories.scoring import background
 from stories.text import content_hash, model_input
@@ -212,7 +212,12 @@ class Pipeline:
         outcome = Outcome(row.id, row.story_id, row.report_id, p.lang, row.status)
         if decision.level in ("report", "story") and decision.story_id is not None:
             # Only stories the snippet itself would have joined: it must bridge them.
-            passed = [s.story_id for s in stories if s.cosine >= params.story]
+            margin = params.linker.merge_margin if params.linker is not None else 0.0
+            passed = [
+                s.story_id
+                for s, link in story_links(p.features, stories, params)
+                if link_passes(link, params, margin)
+            ]
             merge_bridged(decision.story_id, passed, batch, self.session, params, self.clock)
         return outcome
 

@@ -28,6 +28,7 @@ from engine.generation import params_for
 from engine.records import Incoming, Outcome
 from engine.reindex.options import ReindexOptions
 from engine.service import Service
+from evaluation.confusions import confusions
 from evaluation.datasets import Dataset
 from evaluation.metrics import level_scores
 from language import DEFAULT_LANGUAGES
@@ -83,6 +84,8 @@ class EvalResult:
     thresholds: dict[str, Any] = field(default_factory=dict)
     model: str = ""
     seconds: float = 0.0
+    # the first arrival order's mixed and split groups per level (`evaluation.confusions`)
+    confusions: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +96,7 @@ class EvalResult:
             "orders": self.orders,
             **self.scores,
             "thresholds": self.thresholds,
+            "confusions": self.confusions,
             "seconds": round(self.seconds, 2),
         }
 
@@ -238,4 +242,9 @@ def evaluate(
         thresholds=runs[0].thresholds,
         model=embedder.identity.key,
         seconds=time.perf_counter() - started,
+        confusions={
+            level: confusions(data, runs[0].assignments, i)
+            for i, level in enumerate(("story", "report"))
+            if level in data.levels
+        },
     )

@@ -77,3 +77,27 @@ def curve_text(curves: dict[str, dict[float, float]], chosen: dict[str, float], 
             mark = "  <- chosen" if value == chosen.get(knob) else ""
             lines.append(f"  {value:6.3f}  {f1:.4f}{mark}")
     return "\n".join(lines)
+
+
+def confusions(results: Sequence[EvalResult], limit: int = 3) -> str:
+    """Markdown: per news set and mode, the predicted stories that mix true events and the
+    true events split most (first arrival order), so a score can be read against items."""
+    out = ["## Where the story level goes wrong", ""]
+    for r in results:
+        story = r.confusions.get("story")
+        if not story or r.dataset.startswith("tatoeba"):
+            continue
+        out.append(f"**{r.dataset}, {r.mode}**")
+        out.append("")
+        for m in story["mixed"][:limit]:
+            parts = ", ".join(f"{t} ×{n}" for t, n in m["true"].items())
+            out.append(f"- mixed: one story of {m['items']} holds {parts}: {m['examples'][:2]}")
+        for s in story["split"][:limit]:
+            out.append(
+                f"- split: {s['true']} ({s['items']} items) in {s['pieces']} stories "
+                f"{s['sizes']}: {s['example']!r}"
+            )
+        if not story["mixed"] and not story["split"]:
+            out.append("- none")
+        out.append("")
+    return "\n".join(out)

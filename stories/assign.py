@@ -16,6 +16,7 @@ from typing import Literal
 
 from stories.candidates import Copy, Neighbour, ReportCandidate, StoryCandidate
 from stories.entities import rarity_weights
+from stories.event_candidates import StoryView, candidate_rows
 from stories.features import Features
 from stories.params import Params
 from stories.scoring import mutual, pair_score, pair_score_without_names, report_score
@@ -109,16 +110,43 @@ def decide(
     if best is not None:
         return best
 
-    live = [
-        s
-        for s in stories
-        if s.cosine >= params.story
-        and in_window(new.published_at, s.first_seen, s.last_seen, window)
-    ]
-    if live:
-        top = max(live, key=lambda s: s.cosine)
-        return Decision("story", None, top.story_id, top.cosine)
+    live = [s for s in stories if in_window(new.published_at, s.first_seen, s.last_seen, window)]
+    top = best_story(new, live, params)
+    if top is not None:
+        return Decision("story", None, top[0].story_id, top[1])
     return Decision("new")
+
+
+def story_links(
+    new: Features, stories: Sequence[StoryCandidate], params: Params
+) -> list[tuple[StoryCandidate, float]]:
+    """Each candidate story with the strength of the snippet's link to it, and whether it
+    passes: the event link's logit (passes at >= 0) where the model was fitted, else the
+    centre's cosine (passes at >= `story`)."""
+    if params.linker is None:
+        return [(s, s.cosine) for s in stories]
+    views = [
+        StoryView(s, s.cosine, s.first_seen, s.last_seen, s.nearest, s.names, s.numbers)
+        for s in stories
+    ]
+    return [(v.key, params.linker.logit(row)) for v, row in candidate_rows(new, views)]
+
+
+def link_passes(strength: float, params: Params, margin: float = 0.0) -> bool:
+    if params.linker is None:
+        return strength >= params.story
+    return strength >= margin
+
+
+def best_story(
+    new: Features, stories: Sequence[StoryCandidate], params: Params
+) -> tuple[StoryCandidate, float] | None:
+    """The candidate with the strongest passing link (ties: the first listed)."""
+    best = None
+    for s, strength in story_links(new, stories, params):
+        if link_passes(strength, params) and (best is None or strength > best[1]):
+            best = (s, strength)
+    return best
 
 
 def rehome(

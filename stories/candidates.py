@@ -61,3 +61,7 @@ class StoryCandidate:
     cosine: float  # cosine between the new vector and the story's centroid
     first_seen: float
     last_seen: float
+    # from its members among the new snippet's neighbours (`stories.event_candidates`)
+    nearest: float = float("-inf")
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()

@@ -49,6 +49,17 @@ def merges(joined: StoryMass, others: Sequence[StoryMass], params: Params) -> li
     wholes must match, so one bridging snippet cannot chain two events together.
     """
     window = params.window_seconds
+    if params.linker is not None:
+        # The bridging snippet's event link to each cleared the merge margin (the caller
+        # passed only those): who, where and when agree, which the centres' cosines of
+        # two stories in different languages cannot show.
+        return [
+            o.story_id
+            for o in sorted(others, key=lambda o: -absorption(joined, o))
+            if o.story_id != joined.story_id
+            and o.first_seen - window <= joined.last_seen
+            and joined.first_seen <= o.last_seen + window
+        ]
     scored = [
         (absorption(joined, o), o.story_id)
         for o in others

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from stories.event import EventModel
+
 DAY = 86400.0
 
 
@@ -39,7 +41,16 @@ class Params:
     # -- batch re-clustering (stories/recluster.py)
     missing_gap: float = 0.2  # report edges below `report - gap` count as that floor
     story_slack: float = 0.1  # story candidate edges need cosine >= `story - slack`
+    # -- event link (stories/event.py): fitted with the model's calibration; without one a
+    # story is joined on its centre's cosine alone (`story`)
+    event: EventModel | None = None
+    event_link: bool = True  # False: the centre's cosine decides even where a link was fitted
     calibrated_on: str = "uncalibrated"
+
+    @property
+    def linker(self) -> EventModel | None:
+        """The event link the story level uses, if any."""
+        return self.event if self.event_link else None
 
     def override(self, **values: Any) -> Params:
         """A copy with the values that are not None; the note says settings changed it."""
@@ -54,7 +65,9 @@ class Params:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["event"] = None if self.event is None else self.event.as_dict()
+        return out
 
     @classmethod
     def calibrated(cls, values: dict[str, Any] | None) -> Params:
@@ -66,7 +79,12 @@ class Params:
         for key, value in values.items():
             if key not in known:
                 continue  # a newer calibration file may carry more
-            kept[key] = value if key == "calibrated_on" else _number(key, value)
+            if key == "calibrated_on":
+                kept[key] = value
+            elif key == "event":
+                kept[key] = None if value is None else EventModel.from_dict(value)
+            else:
+                kept[key] = _number(key, value)
         return replace(FALLBACK, **kept)
 
 

@@ -137,7 +137,7 @@ def average_linkage(
         first[x] = np.minimum(first[x], first[y])
         last[x] = np.maximum(last[x], last[y])
         parent = parent[parent]  # y pointed at itself before: one hop resolves it
-    return _compact(parent[labels]), rounds
+    return compact(parent[labels]), rounds
 
 
 def _spans(labels: np.ndarray, times: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -208,10 +208,10 @@ def centroid_linkage(
         first[x] = np.minimum(first[x], first[y])
         last[x] = np.maximum(last[x], last[y])
         parent = parent[parent]
-    return _compact(parent[labels]), rounds
+    return compact(parent[labels]), rounds
 
 
-def _compact(labels: np.ndarray) -> np.ndarray:
+def compact(labels: np.ndarray) -> np.ndarray:
     """Labels renumbered 0..r-1 in order of first appearance."""
     _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
     rank = np.empty(len(first), dtype=np.int64)
@@ -235,7 +235,7 @@ def near_copy_groups(
         mask[idx] = near_copy(a[idx], b[idx])
     graph = coo_matrix((np.ones(int(mask.sum()), dtype=np.int8), (a[mask], b[mask])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    return _compact(labels.astype(np.int64))
+    return compact(labels.astype(np.int64))
 
 
 def recluster(

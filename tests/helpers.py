@@ -396,13 +396,15 @@ class PauseHook(StopHook):
 def split_online(tmp_path: Path, embedder: Embedder) -> tuple[Settings, dict[str, int]]:
     """Online assignment with a story threshold no pair passes: every report its own story
     (a stand-in for stories split by arrival order), then the service stops."""
-    settings = Settings(data_dir=tmp_path / "split", writer_linger_ms=1.0, story_threshold=0.99)
+    settings = Settings(
+        data_dir=tmp_path / "split", writer_linger_ms=1.0, story_threshold=0.99, event_link=False
+    )
     service = build_service(settings, embedder=embedder)
     try:
         ids = ingest_items(service, seed_story().items)
     finally:
         service.close()
-    return settings.model_copy(update={"story_threshold": None}), ids
+    return settings.model_copy(update={"story_threshold": None, "event_link": None}), ids
 
 
 # -- damaged data folders (corruption) ------------------------------------------------

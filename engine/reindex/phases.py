@@ -20,9 +20,11 @@ from index.graph import knn_graph
 from storage.base import GenerationStore
 from storage.records import Scope
 from stories.evidence import EdgeEvidence
+from stories.features import Features
 from stories.idmap import IdMap, map_ids
 from stories.params import Params
-from stories.recluster import Clusters, recluster
+from stories.recluster import Clusters
+from stories.repair import repair
 from stories.text import model_input
 
 log = logging.getLogger(__name__)
@@ -162,15 +164,25 @@ def cluster(ctx: Context, text_evidence: bool = True) -> None:
         ]
         evidence = EdgeEvidence.from_texts(rows, ctx.neighbours, ctx.params)
     ctx.progress("cluster", 0, len(scope.ids))
-    ctx.clusters = recluster(
+    feats = (
+        evidence.features
+        if evidence is not None
+        else [
+            Features(lang, t)
+            for lang, t in zip(scope.langs, scope.published_at.tolist(), strict=True)
+        ]
+    )
+    ctx.clusters = repair(
         ctx.vectors[ctx.scope_pos],
         ctx.neighbours,
         ctx.sims,
         lang.reshape(-1),
         scope.published_at,
+        scope.report_ids,
+        scope.story_ids,
+        feats,
         ctx.params,
         bonus=evidence.bonus if evidence else None,
-        near_copy=evidence.near_copy if evidence else None,
     )
     ctx.progress("cluster", len(scope.ids), len(scope.ids))
 

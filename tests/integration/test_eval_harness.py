@@ -52,13 +52,13 @@ def test_cached_embedder_embeds_each_text_once(embedder: Embedder) -> None:
 def test_thresholds_reach_the_service(cached: CachedEmbedder) -> None:
     """Overrides move the real decisions: nothing joins, or every story joins."""
     data = datasets.seed_story()
-    apart = {"report": 5.0, "story": 5.0, "near_duplicate": 5.0}
+    apart = {"report": 5.0, "story": 5.0, "near_duplicate": 5.0, "event_link": False}
     res = run_online(data, cached, apart)
     assert res.thresholds["report"] == 5.0 and res.thresholds["story"] == 5.0
     for level in ("story", "report"):
         assert res.scores[level]["groups"] == len(data.items)
         assert res.scores[level]["pairwise"]["recall"] == 0.0
-    together = run_online(data, cached, {"story": -1.0})
+    together = run_online(data, cached, {"story": -1.0, "event_link": False})
     assert together.scores["story"]["groups"] == 1
     assert together.scores["story"]["pairwise"]["recall"] == 1.0
     # the run's ids are the service's own: one story id for every item

