@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stories.event import MAX_GAP_DAYS, features
 from stories.params import Params
 
 
@@ -49,17 +50,27 @@ def merges(joined: StoryMass, others: Sequence[StoryMass], params: Params) -> li
     wholes must match, so one bridging snippet cannot chain two events together.
     """
     window = params.window_seconds
-    if params.linker is not None:
+    linker = params.linker
+    if linker is not None:
         # The bridging snippet's event link to each cleared the merge margin (the caller
-        # passed only those): who, where and when agree, which the centres' cosines of
-        # two stories in different languages cannot show.
-        return [
-            o.story_id
-            for o in sorted(others, key=lambda o: -absorption(joined, o))
-            if o.story_id != joined.story_id
-            and o.first_seen - window <= joined.last_seen
-            and joined.first_seen <= o.last_seen + window
-        ]
+        # passed only those): who, where and when agree. The stories as wholes must not
+        # contradict it: judged on their centres alone (online has no member's names at
+        # hand), as the nightly repair judges a member none of whose neighbours is in the
+        # other story, they must reach the repair margin, so one bridging snippet cannot
+        # chain two events on one topic together.
+        out = []
+        for o in sorted(others, key=lambda o: -absorption(joined, o)):
+            if o.story_id == joined.story_id or not (
+                o.first_seen - window <= joined.last_seen
+                and joined.first_seen <= o.last_seen + window
+            ):
+                continue
+            centre = absorption(joined, o)
+            gap = max(o.first_seen - joined.last_seen, joined.first_seen - o.last_seen, 0.0)
+            whole = features(centre, centre, 0.0, False, False, min(gap / 86400.0, MAX_GAP_DAYS))
+            if linker.logit(whole) >= linker.repair_margin:
+                out.append(o.story_id)
+        return out
     scored = [
         (absorption(joined, o), o.story_id)
         for o in others
