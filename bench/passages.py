@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk", type=int, default=250)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--limit", type=int)
-    ap.add_argument("--modes", nargs="+", choices=("given", "detected"), default=["given", "detected"])
+    ap.add_argument(
+        "--modes", nargs="+", choices=("given", "detected"), default=["given", "detected"]
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "passages.json"))
     args = ap.parse_args(argv)
 
@@ -150,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     for mode in args.modes:
         r = result[mode]
         print(
-            f"lang {mode:8s}: HTTP {r['http_per_s']:.0f}/s; bare {r['bare_one_process_per_s']:.0f}/s "
+            f"lang {mode:8s}: HTTP {r['http_per_s']:.0f}/s; "
+            f"bare {r['bare_one_process_per_s']:.0f}/s "
             f"(1 proc, 2 threads), {r['bare_two_processes_per_s']:.0f}/s (2 procs); ratio to the "
             f"faster, median of chunk pairs {r['ratio_median']:.2f} "
             f"(quartiles {r['ratio_quartiles'][0]:.2f}-{r['ratio_quartiles'][1]:.2f}); server CPU "

@@ -229,6 +229,8 @@ class Gatherer:
                     state.last_seen,
                 )
             view.add(n.cosine, n.features)
+        for v in views.values():
+            v.freeze()
         return [
             StoryCandidate(
                 int(v.key), v.centroid, v.first_seen, v.last_seen, v.nearest, v.names, v.numbers

@@ -204,8 +204,9 @@ class Pipeline:
         if exact_copy(p.features, copies, params) is None:  # else nothing more to gather
             reports = gather.reports(p.vector, neighbours, batch)
             stories = gather.stories(p.vector, neighbours, batch)
+        links = story_links(p.features, stories, params)
         decision = decide(
-            p.features, background(knn, params), copies, neighbours, reports, stories, params
+            p.features, background(knn, params), copies, neighbours, reports, stories, params, links
         )
         gather.refresh_knn(neighbours, batch)
         row = placer.place(p, decision, np.array(knn, dtype=np.float32), batch)
@@ -213,11 +214,7 @@ class Pipeline:
         if decision.level in ("report", "story") and decision.story_id is not None:
             # Only stories the snippet itself would have joined: it must bridge them.
             margin = params.linker.merge_margin if params.linker is not None else 0.0
-            passed = [
-                s.story_id
-                for s, link in story_links(p.features, stories, params)
-                if link_passes(link, params, margin)
-            ]
+            passed = [s.story_id for s, link in links if link_passes(link, params, margin)]
             merge_bridged(decision.story_id, passed, batch, self.session, params, self.clock)
         return outcome
 

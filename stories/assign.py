@@ -72,12 +72,15 @@ def decide(
     reports: list[ReportCandidate],
     stories: list[StoryCandidate],
     params: Params,
+    links: list[tuple[StoryCandidate, float]] | None = None,
 ) -> Decision:
     """Pick the level and target for `new`.
 
     `copies` serve the exact-copy check and `neighbours` the near-copy check; `reports`
     and `stories` are the candidates the caller gathered from them (any order). A caller
-    may skip gathering those when `exact_copy` already settles it.
+    may skip gathering those when `exact_copy` already settles it, and may pass the
+    `story_links` of `stories` it computed (the merge step reads them too): they are used
+    when every story is within the window, else the links of those that are.
     """
     found = exact_copy(new, copies, params) or near_copy(new, neighbours, params)
     if found is not None:
@@ -111,7 +114,9 @@ def decide(
         return best
 
     live = [s for s in stories if in_window(new.published_at, s.first_seen, s.last_seen, window)]
-    top = best_story(new, live, params)
+    if links is None or len(live) != len(stories):
+        links = story_links(new, live, params)  # a name's rarity is over these candidates
+    top = _strongest(links, params)
     if top is not None:
         return Decision("story", None, top[0].story_id, top[1])
     return Decision("new")
@@ -142,8 +147,14 @@ def best_story(
     new: Features, stories: Sequence[StoryCandidate], params: Params
 ) -> tuple[StoryCandidate, float] | None:
     """The candidate with the strongest passing link (ties: the first listed)."""
+    return _strongest(story_links(new, stories, params), params)
+
+
+def _strongest(
+    links: Sequence[tuple[StoryCandidate, float]], params: Params
+) -> tuple[StoryCandidate, float] | None:
     best = None
-    for s, strength in story_links(new, stories, params):
+    for s, strength in links:
         if link_passes(strength, params) and (best is None or strength > best[1]):
             best = (s, strength)
     return best

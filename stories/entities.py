@@ -144,17 +144,18 @@ def shared_name_evidence(
         return 0.0  # no key shares its first three letters, which `keys_match` requires
 
     weight = weight or {}
-    matched_a = [x for x in a if x in b or _matches(x, b)]
+    matched_a = [x for x in a if x in b or matches(x, b)]
     if not matched_a:
         return 0.0
-    matched_b = [y for y in b if y in a or _matches(y, a)]
+    matched_b = [y for y in b if y in a or matches(y, a)]
     total = sum(weight.get(x, 1.0) for x in a) + sum(weight.get(y, 1.0) for y in b)
     found = sum(weight.get(x, 1.0) for x in matched_a) + sum(weight.get(y, 1.0) for y in matched_b)
     share = found / total if total else 0.0
     return share * max(weight.get(x, 1.0) for x in matched_a)
 
 
-def _matches(key: str, others: frozenset[str]) -> bool:
+def matches(key: str, others: frozenset[str]) -> bool:
+    """Whether `key` is among `others` or close to one of them (`keys_match`)."""
     if key in others:
         return True
     return any(keys_match(key, o) for o in _by_prefix(others).get(key[:3], ()))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stories.entities import keys_match
+from stories.entities import matches
 
 FEATURES = ("centroid", "nearest", "names", "has_names", "figures", "gap")
 MAX_GAP_DAYS = 7.0  # beyond a week the window has already said no
@@ -108,12 +108,13 @@ def names_share(
     whole = sum(weights.values())
     if whole <= 0.0:
         return 0.0
-    found = sum(w for k, w in weights.items() if k in story or _fuzzy(k, story))
+    # a close spelling needs the same first three letters (`keys_match`): most names fail
+    # that cheap test against a story and never reach the fuzzy one
+    prefixes = {k[:3] for k in story}
+    found = sum(
+        w for k, w in weights.items() if k in story or (k[:3] in prefixes and matches(k, story))
+    )
     return found / whole
-
-
-def _fuzzy(key: str, others: frozenset[str]) -> bool:
-    return any(keys_match(key, o) for o in others if o[:3] == key[:3])
 
 
 def features(

@@ -29,12 +29,21 @@ class StoryView:
     _numbers: set[str] = field(default_factory=set, repr=False)
 
     def add(self, cosine: float, member: Features) -> None:
-        """A member of the story among the snippet's neighbours."""
+        """A member of the story among the snippet's neighbours (`freeze` before reading
+        `names` and `numbers`)."""
         self.nearest = max(self.nearest, cosine)
         self._names |= member.names
         self._numbers |= member.numbers
-        self.names = frozenset(self._names)
-        self.numbers = frozenset(self._numbers)
+
+    def freeze(self) -> StoryView:
+        """`names` and `numbers` with every member added so far."""
+        if self._names:
+            self.names = self.names | self._names
+            self._names = set()
+        if self._numbers:
+            self.numbers = self.numbers | self._numbers
+            self._numbers = set()
+        return self
 
 
 def candidate_rows(
@@ -42,6 +51,8 @@ def candidate_rows(
 ) -> list[tuple[StoryView, tuple[float, ...]]]:
     """Each candidate with its feature row (`stories.event.FEATURES`); a name's rarity is
     over these candidates: one every candidate carries is the topic."""
+    for v in views:
+        v.freeze()
     counts, total = story_frequency(v.names for v in views)
     out = []
     for v in views:

@@ -101,7 +101,8 @@ def test_story_view_collects_its_members_among_the_neighbours() -> None:
     view = StoryView(1, 0.5, 0.0, DAY)
     view.add(0.7, snippet({"a1234"}, numbers={"12"}))
     view.add(0.6, snippet({"b1234"}))
-    assert view.nearest == 0.7 and view.names == {"a1234", "b1234"} and view.numbers == {"12"}
+    assert view.freeze().nearest == 0.7 and view.names == {"a1234", "b1234"}
+    assert view.numbers == {"12"}
     ((_, row),) = candidate_rows(snippet({"a1234"}, t=DAY / 2, numbers={"12"}), [view])
     assert dict(zip(FEATURES, row, strict=True)) == {
         "centroid": 0.5,
