@@ -43,6 +43,12 @@ class _Pending:
     repeat_of: _Pending | None = None  # same external_id earlier in this batch
 
 
+# Language detection reads the opening of a snippet: its cost grows with length, and a
+# few hundred characters settle the language (bench-passages, 2,254 passages in seven
+# languages: 1 wrong in full, 2 wrong at 250 characters; 1.14 → 0.79 ms a text).
+DETECT_CHARS = 300
+
+
 class Pipeline:
     def __init__(
         self,
@@ -128,9 +134,7 @@ class Pipeline:
         """Language (detected where not given), publication time, hash and features."""
         missing = [i for i in items if not i.lang]
         detected = iter(
-            self.detector.detect_many(
-                [" ".join(x for x in (i.title, i.text) if x) for i in missing]
-            )
+            self.detector.detect_many([model_input(i.title, i.text, DETECT_CHARS) for i in missing])
         )
         out = []
         for item in items:
