@@ -238,6 +238,39 @@ def near_copy_groups(
     return compact(labels.astype(np.int64))
 
 
+@dataclass(frozen=True)
+class Edges:
+    """The k-NN graph's unordered edges with their report-level pair scores."""
+
+    a: np.ndarray
+    b: np.ndarray
+    cos: np.ndarray
+    score: np.ndarray  # `scoring.pair_scores`, plus names and figures near the threshold
+    floor: float  # report - missing_gap: what an edge below it, or a missing one, counts as
+
+
+def scored_edges(
+    neighbours: np.ndarray,
+    sims: np.ndarray,
+    lang: np.ndarray,
+    params: Params,
+    bonus: EdgeFn | None = None,
+) -> Edges:
+    """Edges of a k-NN table (positions, best first) scored as online scores a pair."""
+    n = len(neighbours)
+    valid = (neighbours >= 0) & (neighbours != np.arange(n)[:, None])
+    bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
+    a, b, cos = knn_edges(neighbours, sims)
+    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
+    floor = params.report - params.missing_gap
+    if bonus is not None:
+        reach = params.name_weight + params.number_weight
+        idx = np.flatnonzero((score >= floor - reach) & (score < params.report + 1.0))
+        if len(idx):
+            score[idx] += bonus(a[idx], b[idx]).astype(np.float32)
+    return Edges(a, b, cos, score, floor)
+
+
 def recluster(
     vectors: np.ndarray,
     neighbours: np.ndarray,
@@ -259,17 +292,9 @@ def recluster(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Clusters(empty, empty, (0, 0))
-    valid = (neighbours >= 0) & (neighbours != np.arange(n)[:, None])
-    bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
-    a, b, cos = knn_edges(neighbours, sims)
+    e = scored_edges(neighbours, sims, lang, params, bonus)
+    a, b, cos, score, floor = e.a, e.b, e.cos, e.score, e.floor
     start = near_copy_groups(n, a, b, cos, lang, params, near_copy)
-    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
-    floor = params.report - params.missing_gap
-    if bonus is not None:
-        reach = params.name_weight + params.number_weight
-        idx = np.flatnonzero((score >= floor - reach) & (score < params.report + 1.0))
-        if len(idx):
-            score[idx] += bonus(a[idx], b[idx]).astype(np.float32)
     keep = score >= floor
     reports, report_rounds = average_linkage(
         start,

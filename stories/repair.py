@@ -38,9 +38,8 @@ from stories.recluster import (
     average_linkage,
     centroid_linkage,
     compact,
-    knn_edges,
+    scored_edges,
 )
-from stories.scoring import backgrounds, nearest_of, pair_scores
 from stories.vectors import group_sums
 
 
@@ -61,16 +60,8 @@ def repair(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Clusters(empty, empty, (0, 0))
-    valid = (neighbours >= 0) & (neighbours != np.arange(n)[:, None])
-    bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
-    a, b, cos = knn_edges(neighbours, sims)
-    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
-    floor = params.report - params.missing_gap
-    if bonus is not None:
-        reach = params.name_weight + params.number_weight
-        idx = np.flatnonzero((score >= floor - reach) & (score < params.report + 1.0))
-        if len(idx):
-            score[idx] += bonus(a[idx], b[idx]).astype(np.float32)
+    e = scored_edges(neighbours, sims, lang, params, bonus)
+    a, b, cos, score, floor = e.a, e.b, e.cos, e.score, e.floor
     keep = score >= floor
     reports, report_rounds = average_linkage(
         compact(online_reports),
