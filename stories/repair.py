@@ -111,7 +111,7 @@ def event_linkage(
     params: Params,
     max_rounds: int = 100,
 ) -> tuple[np.ndarray, int]:
-    """Merge stories while the mean member logit between two clears `merge_margin`
+    """Merge stories while the mean member logit between two reaches `repair_margin`
     (mutual best pairs per round, as `recluster.average_linkage`)."""
     labels = labels.copy()
     window = params.window_seconds
@@ -151,8 +151,6 @@ def event_linkage(
                     centre = float(vectors[i] @ sums[s]) / float(norms[s])
                     view = views[s] = StoryView(s, centre, float(first[s]), float(last[s]))
                 view.add(float(sim), feats[j])
-            if own not in views:  # its own story counts for the names' rarity
-                views[own] = StoryView(own, 1.0, float(first[own]), float(last[own]))
             for s, view in views.items():
                 if s == own:
                     continue
