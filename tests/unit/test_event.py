@@ -137,3 +137,20 @@ def test_fit_finds_the_separating_weights() -> None:
     got = accuracy(model, x, y)
     assert got["precision"] == 1.0 and got["recall"] == 1.0
     assert all(w > 0 for w in model.weights[:3])
+
+
+def test_online_merge_needs_the_stories_as_wholes_to_agree() -> None:
+    """The bridging snippet passed both stories; they merge only if their centres do not
+    contradict it (one bridge cannot chain two events on one topic)."""
+    from stories.merges import StoryMass, merges
+
+    e1, e2 = np.eye(4, dtype=np.float32)[0], np.eye(4, dtype=np.float32)[1]
+    joined = StoryMass(1, 3 * e1, 3, 9 * DAY, 10 * DAY)
+    close = StoryMass(2, 2 * unit_mix(e1, e2, 0.9), 2, 9 * DAY, 10 * DAY)
+    apart = StoryMass(3, 2 * unit_mix(e1, e2, 0.3), 2, 9 * DAY, 10 * DAY)
+    assert merges(joined, [close, apart], PARAMS) == [2]
+
+
+def unit_mix(a: np.ndarray, b: np.ndarray, share: float) -> np.ndarray:
+    v = share * a + (1 - share) * b
+    return (v / np.linalg.norm(v)).astype(np.float32)
