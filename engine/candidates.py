@@ -233,7 +233,7 @@ class Gatherer:
             v.freeze()
         return [
             StoryCandidate(
-                int(v.key), v.centroid, v.first_seen, v.last_seen, v.nearest, v.names, v.numbers
+                int(v.key), v.cosine, v.first_seen, v.last_seen, v.nearest, v.names, v.numbers
             )
             for v in views.values()
         ]

@@ -51,7 +51,7 @@ def pairs(stream: Stream, knn: int = 32, window: float = 3 * 86400.0) -> tuple[n
                     centre = sums[s] / max(float(np.linalg.norm(sums[s])), 1e-12)
                     view = views[s] = StoryView(s, float(centre @ vecs[i]), span[s][0], span[s][1])
                 view.add(float(sims[j]), stream.features[j])
-            for view, row in candidate_rows(f, list(views.values())):
+            for view, row in candidate_rows(f, [v.freeze() for v in views.values()]):
                 rows.append(row)
                 labels.append(1.0 if view.key == stream.stories[i] else 0.0)
         s = stream.stories[i]

@@ -16,7 +16,7 @@ from typing import Literal
 
 from stories.candidates import Copy, Neighbour, ReportCandidate, StoryCandidate
 from stories.entities import rarity_weights
-from stories.event_candidates import StoryView, candidate_rows
+from stories.event_candidates import candidate_rows
 from stories.features import Features
 from stories.params import Params
 from stories.scoring import mutual, pair_score, pair_score_without_names, report_score
@@ -130,11 +130,7 @@ def story_links(
     centre's cosine (passes at >= `story`)."""
     if params.linker is None:
         return [(s, s.cosine) for s in stories]
-    views = [
-        StoryView(s, s.cosine, s.first_seen, s.last_seen, s.nearest, s.names, s.numbers)
-        for s in stories
-    ]
-    return [(v.key, params.linker.logit(row)) for v, row in candidate_rows(new, views)]
+    return [(s, params.linker.logit(row)) for s, row in candidate_rows(new, stories)]
 
 
 def link_passes(strength: float, params: Params, margin: float = 0.0) -> bool:

@@ -75,7 +75,12 @@ class EventModel:
 
 def gap_days(published_at: float, first_seen: float, last_seen: float) -> float:
     """Days from the story's span to the snippet (0 inside it), capped at a week."""
-    gap = max(first_seen - published_at, published_at - last_seen, 0.0) / 86400.0
+    return span_gap_days(published_at, published_at, first_seen, last_seen)
+
+
+def span_gap_days(first_a: float, last_a: float, first_b: float, last_b: float) -> float:
+    """Days between two time spans (0 where they overlap), capped at a week."""
+    gap = max(first_b - last_a, first_a - last_b, 0.0) / 86400.0
     return min(gap, MAX_GAP_DAYS)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from stories.event import features, gap_days, names_share, story_frequency
 from stories.features import Features
@@ -18,8 +18,8 @@ from stories.features import Features
 
 @dataclass
 class StoryView:
-    key: Any  # story id (online), label (fit) or candidate (assign)
-    centroid: float  # cosine between the snippet and the story's unit centre
+    key: Any  # story id (online, repair) or true label (fit)
+    cosine: float  # between the snippet and the story's unit centre
     first_seen: float
     last_seen: float
     nearest: float = float("-inf")
@@ -46,23 +46,40 @@ class StoryView:
         return self
 
 
-def candidate_rows(
-    new: Features, views: Sequence[StoryView]
-) -> list[tuple[StoryView, tuple[float, ...]]]:
+class LinkTarget(Protocol):
+    """What the link reads of a candidate story: a frozen `StoryView` or the engine's
+    `stories.candidates.StoryCandidate`."""
+
+    @property
+    def cosine(self) -> float: ...
+    @property
+    def first_seen(self) -> float: ...
+    @property
+    def last_seen(self) -> float: ...
+    @property
+    def nearest(self) -> float: ...
+    @property
+    def names(self) -> frozenset[str]: ...
+    @property
+    def numbers(self) -> frozenset[str]: ...
+
+
+T = TypeVar("T", bound=LinkTarget)
+
+
+def candidate_rows(new: Features, views: Sequence[T]) -> list[tuple[T, tuple[float, ...]]]:
     """Each candidate with its feature row (`stories.event.FEATURES`); a name's rarity is
     over these candidates: one every candidate carries is the topic."""
-    for v in views:
-        v.freeze()
     counts, total = story_frequency(v.names for v in views)
     out = []
     for v in views:
         share = names_share(new.names, v.names, counts, total)
-        nearest = v.nearest if v.nearest != float("-inf") else v.centroid
+        nearest = v.nearest if v.nearest != float("-inf") else v.cosine
         out.append(
             (
                 v,
                 features(
-                    v.centroid,
+                    v.cosine,
                     nearest,
                     share,
                     bool(new.names and v.names),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stories.event import MAX_GAP_DAYS, features
+from stories.event import features, span_gap_days
 from stories.params import Params
 
 
@@ -66,8 +66,8 @@ def merges(joined: StoryMass, others: Sequence[StoryMass], params: Params) -> li
             ):
                 continue
             centre = absorption(joined, o)
-            gap = max(o.first_seen - joined.last_seen, joined.first_seen - o.last_seen, 0.0)
-            whole = features(centre, centre, 0.0, False, False, min(gap / 86400.0, MAX_GAP_DAYS))
+            gap = span_gap_days(joined.first_seen, joined.last_seen, o.first_seen, o.last_seen)
+            whole = features(centre, centre, 0.0, False, False, gap)
             if linker.logit(whole) >= linker.repair_margin:
                 out.append(o.story_id)
         return out

@@ -248,6 +248,22 @@ class Edges:
     score: np.ndarray  # `scoring.pair_scores`, plus names and figures near the threshold
     floor: float  # report - missing_gap: what an edge below it, or a missing one, counts as
 
+    def reports(
+        self, start: np.ndarray, published_at: np.ndarray, params: Params
+    ) -> tuple[np.ndarray, int]:
+        """Report clusters grown from `start` by average linkage over these edges."""
+        keep = self.score >= self.floor
+        return average_linkage(
+            start,
+            self.a[keep],
+            self.b[keep],
+            self.score[keep],
+            published_at,
+            params.report,
+            params.window_seconds,
+            self.floor,
+        )
+
 
 def scored_edges(
     neighbours: np.ndarray,
@@ -293,19 +309,9 @@ def recluster(
         empty = np.zeros(0, dtype=np.int64)
         return Clusters(empty, empty, (0, 0))
     e = scored_edges(neighbours, sims, lang, params, bonus)
-    a, b, cos, score, floor = e.a, e.b, e.cos, e.score, e.floor
+    a, b, cos = e.a, e.b, e.cos
     start = near_copy_groups(n, a, b, cos, lang, params, near_copy)
-    keep = score >= floor
-    reports, report_rounds = average_linkage(
-        start,
-        a[keep],
-        b[keep],
-        score[keep],
-        published_at,
-        params.report,
-        params.window_seconds,
-        floor,
-    )
+    reports, report_rounds = e.reports(start, published_at, params)
     near = cos >= params.story - params.story_slack
     stories_of_reports, story_rounds = centroid_linkage(
         reports, vectors, a[near], b[near], published_at, params.story, params.window_seconds

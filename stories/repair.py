@@ -35,7 +35,6 @@ from stories.params import Params
 from stories.recluster import (
     Clusters,
     EdgeFn,
-    average_linkage,
     centroid_linkage,
     compact,
     scored_edges,
@@ -61,18 +60,8 @@ def repair(
         empty = np.zeros(0, dtype=np.int64)
         return Clusters(empty, empty, (0, 0))
     e = scored_edges(neighbours, sims, lang, params, bonus)
-    a, b, cos, score, floor = e.a, e.b, e.cos, e.score, e.floor
-    keep = score >= floor
-    reports, report_rounds = average_linkage(
-        compact(online_reports),
-        a[keep],
-        b[keep],
-        score[keep],
-        published_at,
-        params.report,
-        params.window_seconds,
-        floor,
-    )
+    a, b, cos = e.a, e.b, e.cos
+    reports, report_rounds = e.reports(compact(online_reports), published_at, params)
     start = _joined(compact(online_stories), reports)
     linker = params.linker
     if linker is None:
@@ -155,7 +144,7 @@ def event_linkage(
                 if s == own:
                     continue
                 row = features(
-                    view.centroid,
+                    view.cosine,
                     view.nearest,
                     names_share(feats[i].names, names[s], counts, total_stories),
                     bool(feats[i].names and names[s]),
