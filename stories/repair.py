@@ -4,16 +4,18 @@ only joins what the whole picture shows belongs together.
 Re-clustering from scratch undid correct online decisions (a translation that online
 assignment had put with its original, split apart again: cross-lingual report recall
 fell from 0.82 to 0.57 on the NTREX passages). Batch knows more than online did (both
-sides of every pair, every neighbourhood), so it can see that two pieces are one;
-it knows nothing that says a decision made online was wrong, so it splits nothing.
+sides of every pair, every neighbourhood), so it can see that two pieces are one. The
+one online decision it undoes is a report split across two stories: a report-level
+match is the strongest evidence there is, so the report goes whole to one story.
 
 * reports: online reports merged by average linkage over the same pair scores as
   online (`recluster.average_linkage` started from them);
-* stories: online stories, joined where two reports of theirs merged, then merged by
-  the event link (`stories.event`) of the stories as wholes: the mean over both
+* stories: online stories, where a merged report spans two, with the report moved whole
+  to the one holding most of it (not the two stories joined: one misplaced snippet
+  would chain two events), then merged by the event link (`stories.event`) of the stories as wholes: the mean over both
   stories' members of each member's logit towards the other story (a member none of
   whose neighbours is in the other story is judged on the other story's centre alone).
-  Two stories merge when that mean clears `merge_margin`: one bridging member cannot
+  Two stories merge when that mean clears `repair_margin`: one bridging member cannot
   chain two events, and online's own bar (a logit of 0) would only redo online's work.
 
 Without a fitted event link the story level falls back to centroid linkage from the
@@ -25,8 +27,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from stories.event import EventModel, features, gap_days, names_share, story_frequency
 from stories.event_candidates import StoryView
@@ -62,7 +62,7 @@ def repair(
     e = scored_edges(neighbours, sims, lang, params, bonus)
     a, b, cos = e.a, e.b, e.cos
     reports, report_rounds = e.reports(compact(online_reports), published_at, params)
-    start = _joined(compact(online_stories), reports)
+    start = _placed(compact(online_stories), reports)
     linker = params.linker
     if linker is None:
         near = cos >= params.story - params.story_slack
@@ -76,17 +76,20 @@ def repair(
     return Clusters(reports, stories, (report_rounds, story_rounds))
 
 
-def _joined(stories: np.ndarray, reports: np.ndarray) -> np.ndarray:
-    """Story labels with every report inside one story: stories that now share a report
-    are one (connected components over item-story-report)."""
-    n_s = int(stories.max()) + 1
-    n_r = int(reports.max()) + 1
-    graph = coo_matrix(
-        (np.ones(len(stories), dtype=np.int8), (stories, n_s + reports)),
-        shape=(n_s + n_r, n_s + n_r),
-    )
-    _, comp = connected_components(graph, directed=False)
-    return compact(comp[stories].astype(np.int64))
+def _placed(stories: np.ndarray, reports: np.ndarray) -> np.ndarray:
+    """Story labels with every report inside one story: the online story that holds most
+    of the report's members (ties: the story of its earliest member, the one the later
+    copies should have found). Joining the stories a merged report spans instead let one
+    misplaced snippet chain two events, and chains of them whole windows (synthetic
+    bench, 10% misplaced: story precision 0.03 after the re-index)."""
+    keys = reports * (int(stories.max()) + 1) + stories
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    r, s = reports[first], stories[first]
+    order = np.lexsort((first, -counts, r))  # per report: most members, then earliest
+    lead = order[np.r_[True, r[order][1:] != r[order][:-1]]]
+    home = np.zeros(int(reports.max()) + 1, dtype=np.int64)
+    home[r[lead]] = s[lead]
+    return compact(home[reports])
 
 
 def event_linkage(

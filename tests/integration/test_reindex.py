@@ -79,7 +79,7 @@ def test_reindex_repairs_a_bad_arrival_order(service: Service, embedder: Embedde
     job = run_reindex(service)
     assert job["state"] == "succeeded", job["error"]
     story_after, report_after = scores(service, data, ids)
-    # the re-index repairs: it splits nothing online assignment decided and lowers no score
+    # the re-index repairs: it joins, moves only whole reports, and lowers no score
     # (stories/repair.py); a bad order's split reports may join
     assert story_after["bcubed"]["f1"] >= story_before["bcubed"]["f1"]
     assert story_after["groups"] <= story_before["groups"]
