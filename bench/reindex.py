@@ -71,22 +71,39 @@ def synthetic(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
+def neighbour_cosines(vectors: np.ndarray, k: int = 4) -> np.ndarray:
+    """Each snippet's top-k cosines to the others, as online keeps them up to date (the
+    same k-NN search the job makes: on the NTREX bench passages the job found 2,253 of
+    2,254 rows as online had left them)."""
+    from index.graph import knn_graph
+
+    n = len(vectors)
+    scores, found = knn_graph(vectors, np.arange(n), min(k + 1, n))
+    other = (found >= 0) & (found != np.arange(n)[:, None])
+    order = np.argsort(~other, axis=1, kind="stable")
+    scores = np.take_along_axis(scores, order, axis=1)[:, :k]
+    other = np.take_along_axis(other, order, axis=1)[:, :k]
+    return np.where(other, scores, np.nan).astype(np.float32)
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def damaged(data: dict[str, np.ndarray], seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """An online result to repair: wrong stories for 10% of snippets, 5% of stories split.
-    Returns (story id, report id) per snippet, ids starting at 1."""
+def damaged(
+    data: dict[str, np.ndarray], seed: int = 1, misplaced: float = 0.10, split: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """An online result to repair: wrong stories for `misplaced` of the snippets, `split`
+    of the stories in two. Returns (story id, report id) per snippet, ids from 1."""
     rng = np.random.default_rng(seed)
     story = data["story"].copy()
     report = data["report"].copy()
     n_stories = int(story.max()) + 1
-    split = rng.random(n_stories) < 0.05
-    half = (rng.random(len(story)) < 0.5) & split[story]
+    halves = rng.random(n_stories) < split
+    half = (rng.random(len(story)) < 0.5) & halves[story]
     story = np.where(half, story + n_stories, story)
     report = np.where(half, report + int(report.max()) + 1, report)
-    wrong = rng.random(len(story)) < 0.10
+    wrong = rng.random(len(story)) < misplaced
     story = np.where(wrong, rng.integers(0, n_stories, len(story)), story)
     # a moved snippet opens its own report in the wrong story
     report = np.where(wrong, int(report.max()) + 1 + np.arange(len(story)), report)
@@ -95,8 +112,10 @@ def damaged(data: dict[str, np.ndarray], seed: int = 1) -> tuple[np.ndarray, np.
     return story.reshape(-1) + 1, report.reshape(-1) + 1
 
 
-def write_collection(repo, data, story, report, model: str) -> None:  # noqa: ANN001
-    """Through the repository's one write path, as the online writer commits."""
+def write_collection(repo, data, story, report, model: str, knn=None) -> None:  # noqa: ANN001
+    """Through the repository's one write path, as the online writer commits. `knn`: each
+    snippet's neighbour cosines (`neighbour_cosines`), as online keeps them; none by
+    default (the job then rewrites every row's)."""
     from storage.records import BatchWrite, NewSnippet, ReportState, StoryState
 
     vecs = data["vectors"]
@@ -123,7 +142,9 @@ def write_collection(repo, data, story, report, model: str) -> None:  # noqa: AN
                 status="created",
                 vector=vecs[i],
                 story_sim=0.0,
-                knn_sims=np.zeros(0, dtype=np.float32),
+                knn_sims=(
+                    np.zeros(0, dtype=np.float32) if knn is None else knn[i][np.isfinite(knn[i])]
+                ),
                 new_report=False,
                 new_story=False,
             )
@@ -150,6 +171,9 @@ def write_collection(repo, data, story, report, model: str) -> None:  # noqa: AN
     np.minimum.at(first, sinv, data["published"])
     np.maximum.at(last, sinv, data["published"])
     count = np.bincount(sinv)
+    report_count = np.bincount(np.unique(np.stack([sinv, report]), axis=1)[0], minlength=len(sid))
+    lang_count = np.zeros((len(sid), len(langs)), dtype=np.int64)
+    np.add.at(lang_count, (sinv, data["lang"]), 1)
     title = np.zeros(len(sid), dtype=np.int64)
     title[sinv[::-1]] = np.arange(n)[::-1] + 1
     stories = [
@@ -159,11 +183,11 @@ def write_collection(repo, data, story, report, model: str) -> None:  # noqa: AN
             last_seen=float(last[k]),
             updated_at=float(last[k]),
             snippet_count=int(count[k]),
-            report_count=0,
+            report_count=int(report_count[k]),
             centroid_sum=sums[k],
             title_snippet_id=int(title[k]),
             title_sim=0.0,
-            languages={"en": int(count[k])},
+            languages={langs[j]: int(c) for j, c in enumerate(lang_count[k]) if c},
         )
         for k, s in enumerate(sid)
     ]

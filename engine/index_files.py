@@ -102,8 +102,11 @@ class IndexFiles:
         if len(index) - self._saved.size >= self.snapshot_every:
             self.snapshot(index, model)
 
-    def snapshot(self, index: VectorIndex, model: str) -> None:
+    def snapshot(self, index: VectorIndex, model: str, changes: int | None = None) -> None:
+        """`changes`: the change-log position the index reflects, when it is not the one in
+        force (the re-index saves its new index before the swap, from its snapshot)."""
         ids = index.ids()
         watermark = int(ids.max()) if len(ids) else 0
-        index.save(self.path, {"model": model, "watermark": watermark, "changes": self.changes_seq})
+        changes = self.changes_seq if changes is None else changes
+        index.save(self.path, {"model": model, "watermark": watermark, "changes": changes})
         self._saved = _Saved(watermark=watermark, size=len(ids))

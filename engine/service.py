@@ -177,7 +177,6 @@ class Service:
         self.model_stale = False
         self.index_files.changes_seq = self.repo.last_change()
         self.pipeline.rollback()
-        self.snapshot_index()
 
     def _close_model(self) -> None:
         close = getattr(self._model, "close", None)
@@ -194,6 +193,13 @@ class Service:
 
     def snapshot_index(self) -> None:
         self.index_files.snapshot(self.index, self._model.identity.key)
+
+    def save_index_ahead(self, index: VectorIndex, model: str, changes: int) -> None:
+        """The re-index's new index, written by the job before the swap: the writer never
+        waits for a file of every vector. Until the swap it is only a cache that still
+        fits (same model: same vectors; another model: it does not fit the stored model,
+        so a restart in between rebuilds from the database)."""
+        self.index_files.snapshot(index, model, changes)
 
     def close(self) -> None:
         self.ready = False
@@ -265,6 +271,7 @@ class Service:
             load_model=self._load_model,
             on_writer=self.writer.submit_call,
             install=self.install,
+            save_index=self.save_index_ahead,
             observer=self.observer,
             embed_chars=self.config.embed_chars,
             embed_batch=self.config.embed_batch,

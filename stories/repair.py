@@ -12,9 +12,10 @@ match is the strongest evidence there is, so the report goes whole to one story.
   online (`recluster.average_linkage` started from them);
 * stories: online stories, where a merged report spans two, with the report moved whole
   to the one holding most of it (not the two stories joined: one misplaced snippet
-  would chain two events), then merged by the event link (`stories.event`) of the stories as wholes: the mean over both
-  stories' members of each member's logit towards the other story (a member none of
-  whose neighbours is in the other story is judged on the other story's centre alone).
+  would chain two events), then merged by the event link (`stories.event`) of the
+  stories as wholes: the mean over both stories' members of each member's logit towards
+  the other story (a member none of whose neighbours is in the other story is judged
+  on the other story's centre alone).
   Two stories merge when that mean clears `repair_margin`: one bridging member cannot
   chain two events, and online's own bar (a logit of 0) would only redo online's work.
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-PHASES = ("snapshot", "embed", "index", "knn", "cluster", "map", "swap", "cleanup", "repair")
+PHASES = (
+    "snapshot",
+    "embed",
+    "index",
+    "knn",
+    "cluster",
+    "map",
+    "compare",
+    "save",
+    "swap",
+    "cleanup",
+    "repair",
+)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from storage.base import GenerationStore
 from storage.records import Scope
 from stories.evidence import EdgeEvidence
 from stories.features import Features
+from stories.groups import GroupStats, group_stats
 from stories.idmap import IdMap, map_ids
 from stories.params import Params
 from stories.recluster import Clusters
@@ -64,6 +65,8 @@ class Context:
     clusters: Clusters | None = None
     stories: IdMap | None = None
     reports: IdMap | None = None
+    retitled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    stats: GroupStats | None = None  # the window's new stories and reports, as the job saw it
 
 
 def snapshot(ctx: Context) -> None:
@@ -191,6 +194,53 @@ def plan(ctx: Context) -> None:
     assert ctx.scope is not None and ctx.clusters is not None
     ctx.stories = map_ids(ctx.scope.story_ids, ctx.clusters.stories)
     ctx.reports = map_ids(ctx.scope.report_ids, ctx.clusters.reports)
+
+
+def compare(ctx: Context, chunk: int = 20_000) -> None:
+    """What the swap can take from here instead of computing it on the writer: every new
+    story's and report's aggregates over the window; neighbour cosines that online
+    already keeps as the job found them (left out of the swap); stories whose title the
+    job changes. With another model every cosine and centre changes, so no cosine is
+    left out."""
+    assert ctx.scope is not None and ctx.clusters is not None and ctx.stories is not None
+    scope = ctx.scope
+    if not len(scope.ids):
+        return
+    stats = group_stats(
+        ctx.clusters.stories,
+        ctx.clusters.reports,
+        ctx.vectors[ctx.scope_pos],
+        scope.published_at,
+        scope.langs,
+        scope.has_title,
+    )
+    ctx.stats = stats
+    if ctx.model_changed:
+        return
+    keep = np.ones(len(ctx.knn_ids), dtype=bool)
+    width = ctx.knn_sims.shape[1] if ctx.knn_sims.ndim == 2 else 0
+    for start in range(0, len(ctx.knn_ids), chunk):
+        part = ctx.knn_ids[start : start + chunk]
+        stored = ctx.store.stored_knn(part.tolist())
+        old = np.full((len(part), width), np.nan, dtype=np.float32)
+        missing = np.zeros(len(part), dtype=bool)
+        for k, i in enumerate(part.tolist()):
+            row = stored.get(i)
+            if row is None or len(row) > width:
+                missing[k] = True
+            else:
+                old[k, : len(row)] = row
+        new = ctx.knn_sims[start : start + chunk]
+        same = np.isclose(old, new, rtol=0.0, atol=1e-5) | (np.isnan(old) & np.isnan(new))
+        keep[start : start + chunk] = missing | ~same.all(axis=1)
+        ctx.progress("compare", start + len(part), len(ctx.knn_ids))
+    ctx.knn_ids, ctx.knn_sims = ctx.knn_ids[keep], ctx.knn_sims[keep]
+    final = ctx.stories.ids[stats.stories]  # -1: a new story (written anyway)
+    title = scope.ids[stats.title]
+    kept = np.flatnonzero(final >= 0)
+    stored_titles = ctx.store.titles(final[kept].tolist())
+    differs = [int(title[k]) for k in kept.tolist() if stored_titles.get(int(final[k])) != title[k]]
+    ctx.retitled = np.array(differs, dtype=np.int64)
 
 
 def changes(ctx: Context, limit: int = 50) -> dict:

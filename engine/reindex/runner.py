@@ -26,6 +26,7 @@ from engine.observer import Observer
 from engine.reindex import phases
 from engine.reindex.options import ReindexOptions, StopHook
 from engine.reindex.swap import Install, swap
+from index.base import VectorIndex
 from storage.base import Repository
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Host:
     load_model: Callable[[str], Embedder]  # another model, for a re-index that moves to it
     on_writer: Callable[[Callable[[], Any]], Future[Any]]  # run a call on the writer thread
     install: Install  # put the new generation in force (on the writer thread)
+    save_index: Callable[[VectorIndex, str, int], None]  # the new index file, before the swap
     observer: Observer
     embed_chars: int = 2000
     embed_batch: int = 64
@@ -180,6 +182,10 @@ class Reindex:
             summary["seconds"] = seconds
             return summary
         result: dict[str, Any] = {}
+        assert ctx.index is not None
+        index = ctx.index
+        self._phase(handle, "compare", lambda: phases.compare(ctx), seconds)
+        self._phase(handle, "save", lambda: host.save_index(index, key, ctx.changes_seq), seconds)
 
         def do_swap() -> None:
             model = None if own else target
@@ -190,12 +196,24 @@ class Reindex:
         self._phase(handle, "cleanup", lambda: ctx.store.drop_reembedded(), seconds)
 
         def do_repair() -> None:  # what a crash or a race left, from the stored rows
-            result["repaired"] = host.on_writer(lambda: repair(host.repo)).result()
+            # asked off the writer: a whole-database repair on it would pause ingest
+            # after every swap, to find nothing in the usual case
+            needed = host.repo.needs_repair()
+            result["repaired"] = (
+                host.on_writer(lambda: repair(host.repo)).result() if needed else []
+            )
 
         self._phase(handle, "repair", do_repair, seconds)
         after = host.repo.counts()
         summary["stories_after"] = after["stories"]
-        summary["carried_over"] = result["swap"].carried_over
+        done = result["swap"]
+        summary["carried_over"] = done.carried_over
+        summary["rewritten"] = {
+            "stories": done.stories,
+            "reports": done.reports,
+            "snippets": done.snippets,
+            "neighbour_cosines": done.neighbour_cosines,
+        }
         summary["repaired"] = result["repaired"]
         summary["seconds"] = seconds
         return summary

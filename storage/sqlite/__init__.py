@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from storage.sqlite.consistency import problems, repair_rows
+from storage.sqlite.consistency import needs_repair, problems, repair_rows
 from storage.sqlite.corrections import CorrectionStore
 from storage.sqlite.generations import GenerationStore
 from storage.sqlite.jobs import JobStore
@@ -52,6 +52,10 @@ class SQLiteRepository(Reads):
     def problems(self) -> list[str]:
         """The database's contradictions (`storyline check`), read on this thread."""
         return problems(self.conn)
+
+    def needs_repair(self) -> bool:
+        """Whether `repair_rows` has anything to do, read on this thread."""
+        return needs_repair(self.conn)
 
     def repair_rows(self) -> tuple[list[str], list[int]]:
         """What the rows settle (`consistency.repair_rows`), in a writer transaction that

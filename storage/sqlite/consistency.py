@@ -47,7 +47,47 @@ _DB_RULES = [
         "SELECT COUNT(*) FROM snippets s JOIN stories t ON t.id = s.story_id "
         "WHERE t.merged_into IS NOT NULL",
     ),
+    (
+        "reports with no snippet",
+        "SELECT COUNT(*) FROM reports r WHERE NOT EXISTS "
+        "(SELECT 1 FROM snippets s WHERE s.report_id = r.id)",
+    ),
+    (
+        "merged stories that still keep a title, counts or languages",
+        "SELECT COUNT(*) FROM stories t WHERE t.merged_into IS NOT NULL AND "
+        "(t.title_snippet_id IS NOT NULL OR t.snippet_count != 0 OR t.report_count != 0 "
+        "OR EXISTS (SELECT 1 FROM story_langs l WHERE l.story_id = t.id))",
+    ),
 ]
+
+# live stories whose stored aggregate disagrees with their snippets, and story ids
+# snippets name that have no row
+_SUSPECTS = (
+    "SELECT t.id FROM stories t WHERE t.merged_into IS NULL AND ("
+    " t.snippet_count != (SELECT COUNT(*) FROM snippets s WHERE s.story_id = t.id)"
+    " OR t.report_count != (SELECT COUNT(DISTINCT s.report_id) FROM snippets s"
+    "  WHERE s.story_id = t.id)"
+    " OR t.title_snippet_id IS NULL"
+    " OR NOT EXISTS (SELECT 1 FROM snippets s WHERE s.id = t.title_snippet_id"
+    "  AND s.story_id = t.id)"
+    " OR EXISTS (SELECT 1 FROM story_langs l WHERE l.story_id = t.id AND l.count !="
+    "  (SELECT COUNT(*) FROM snippets s WHERE s.story_id = t.id AND s.lang = l.lang))"
+    " OR (SELECT COUNT(*) FROM story_langs l WHERE l.story_id = t.id) !="
+    "  (SELECT COUNT(DISTINCT s.lang) FROM snippets s WHERE s.story_id = t.id))"
+    " UNION SELECT DISTINCT s.story_id FROM snippets s"
+    " WHERE s.story_id NOT IN (SELECT id FROM stories)"
+)
+
+
+def suspects(conn: sqlite3.Connection) -> list[int]:
+    """Stories whose aggregates (counts, languages, title) must be recomputed."""
+    return sorted(r[0] for r in conn.execute(_SUSPECTS))
+
+
+def needs_repair(conn: sqlite3.Connection) -> bool:
+    """Whether `repair_rows` would find anything: read-only, so it can run off the writer
+    (the re-index asks after its swap, and only a positive answer costs the writer)."""
+    return bool(problems(conn)) or bool(suspects(conn))
 
 
 def problems(conn: sqlite3.Connection) -> list[str]:
@@ -118,24 +158,4 @@ def repair_rows(conn: sqlite3.Connection) -> tuple[list[str], list[int]]:
         "DELETE FROM story_langs WHERE story_id IN "
         "(SELECT id FROM stories WHERE merged_into IS NOT NULL)",
     )
-    suspects = [
-        r[0]
-        for r in conn.execute(
-            # live stories whose stored aggregate disagrees with their snippets, and
-            # story ids snippets name that have no row
-            "SELECT t.id FROM stories t WHERE t.merged_into IS NULL AND ("
-            " t.snippet_count != (SELECT COUNT(*) FROM snippets s WHERE s.story_id = t.id)"
-            " OR t.report_count != (SELECT COUNT(DISTINCT s.report_id) FROM snippets s"
-            "  WHERE s.story_id = t.id)"
-            " OR t.title_snippet_id IS NULL"
-            " OR NOT EXISTS (SELECT 1 FROM snippets s WHERE s.id = t.title_snippet_id"
-            "  AND s.story_id = t.id)"
-            " OR EXISTS (SELECT 1 FROM story_langs l WHERE l.story_id = t.id AND l.count !="
-            "  (SELECT COUNT(*) FROM snippets s WHERE s.story_id = t.id AND s.lang = l.lang))"
-            " OR (SELECT COUNT(*) FROM story_langs l WHERE l.story_id = t.id) !="
-            "  (SELECT COUNT(DISTINCT s.lang) FROM snippets s WHERE s.story_id = t.id))"
-            " UNION SELECT DISTINCT s.story_id FROM snippets s"
-            " WHERE s.story_id NOT IN (SELECT id FROM stories)"
-        )
-    ]
-    return changed, sorted(suspects)
+    return changed, suspects(conn)

@@ -141,6 +141,51 @@ class GenerationStore:
         rows = [np.frombuffer(found[int(i)], dtype=np.float32) for i in ids]
         return np.vstack(rows) if rows else np.zeros((0, self.reads.dim or 0), dtype=np.float32)
 
+    def report_members(self, report_ids: Sequence[int], upto: int) -> Scope:
+        """Every snippet (id <= upto) now in the given reports."""
+        parts = [
+            self._scope_where(
+                "s.report_id IN (" + ",".join("?" * len(c)) + ") AND s.id <= ?", [*c, upto]
+            )
+            for c in chunks([int(i) for i in report_ids])
+        ]
+        return Scope.concat(parts)
+
+    def merged_into(self, story_ids: Sequence[int]) -> dict[int, int]:
+        """Of the given stories, those merged into another since: id -> survivor."""
+        out: dict[int, int] = {}
+        for chunk in chunks([int(i) for i in story_ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, into in self.reads.conn.execute(
+                f"SELECT id, merged_into FROM stories WHERE id IN ({q}) "
+                "AND merged_into IS NOT NULL",
+                chunk,
+            ):
+                out[sid] = into
+        return out
+
+    def titles(self, story_ids: Sequence[int]) -> dict[int, int | None]:
+        """Each story's title snippet as stored."""
+        out: dict[int, int | None] = {}
+        for chunk in chunks([int(i) for i in story_ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, title in self.reads.conn.execute(
+                f"SELECT id, title_snippet_id FROM stories WHERE id IN ({q})", chunk
+            ):
+                out[sid] = title
+        return out
+
+    def stored_knn(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Each snippet's stored neighbour cosines (what online keeps up to date)."""
+        out: dict[int, np.ndarray] = {}
+        for chunk in chunks([int(i) for i in ids]):
+            q = ",".join("?" * len(chunk))
+            for sid, data in self.reads.conn.execute(
+                f"SELECT id, knn_sims FROM snippets WHERE id IN ({q})", chunk
+            ):
+                out[sid] = np.frombuffer(data or b"", dtype=np.float32)
+        return out
+
     def story_updated_at(self, ids: Sequence[int]) -> dict[int, float]:
         out: dict[int, float] = {}
         for chunk in chunks([int(i) for i in ids]):

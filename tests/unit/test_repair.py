@@ -30,7 +30,9 @@ def coarser(after: np.ndarray, before: np.ndarray) -> bool:
     return all(len(set(after[before == g].tolist())) == 1 for g in set(before.tolist()))
 
 
-def stays_together_unless_moved(after: np.ndarray, stories: np.ndarray, reports: np.ndarray) -> bool:
+def stays_together_unless_moved(
+    after: np.ndarray, stories: np.ndarray, reports: np.ndarray
+) -> bool:
     """Within each online story, the members whose new report lies wholly in that story
     (nothing moved them) end in one story."""
     for g in set(stories.tolist()):
