@@ -120,6 +120,13 @@ def print_summary(job_id: int, s: dict[str, Any]) -> None:
         f"({s.get('unchanged')} unchanged), {s.get('new_ids')} new"
     )
     print(f"  reports: {s.get('reports_before')} before, {s.get('reports_after')} after (in scope)")
+    rewritten = s.get("rewritten")
+    if rewritten:
+        print(
+            f"  swap wrote: {rewritten['stories']} story rows, {rewritten['reports']} report "
+            f"rows, {rewritten['snippets']} snippet placements, "
+            f"{rewritten['neighbour_cosines']} neighbour-cosine rows"
+        )
     index = s.get("index") or {}
     print(f"  index: {index.get('kind')} with {index.get('size')} vectors")
     seconds = s.get("seconds") or {}
