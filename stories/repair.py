@@ -108,10 +108,18 @@ def event_linkage(
     (mutual best pairs per round, as `recluster.average_linkage`)."""
     labels = labels.copy()
     window = params.window_seconds
+    m = int(labels.max()) + 1 if len(labels) else 0
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, s in enumerate(labels.tolist()):
+        members[s].append(i)
+    # batch sees every member: a story's names and figures are all of theirs, and a
+    # name's rarity is over every story of the window (kept across rounds: a merge
+    # unites its two stories' members, names and figures)
+    names = {s: frozenset().union(*(feats[i].names for i in ms)) for s, ms in members.items()}
+    figures = {s: frozenset().union(*(feats[i].numbers for i in ms)) for s, ms in members.items()}
     rounds = 0
     while rounds < max_rounds:
         rounds += 1
-        m = int(labels.max()) + 1
         sums = group_sums(labels, vectors, m)
         norms = np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         size = np.bincount(labels, minlength=m)
@@ -119,20 +127,11 @@ def event_linkage(
         last = np.full(m, -np.inf)
         np.minimum.at(first, labels, published_at)
         np.maximum.at(last, labels, published_at)
-        members: dict[int, list[int]] = defaultdict(list)
-        for i, s in enumerate(labels.tolist()):
-            members[s].append(i)
-        # batch sees every member: a story's names and figures are all of theirs, and a
-        # name's rarity is over every story of the window
-        names = {s: frozenset().union(*(feats[i].names for i in ms)) for s, ms in members.items()}
-        figures = {
-            s: frozenset().union(*(feats[i].numbers for i in ms)) for s, ms in members.items()
-        }
         counts, total_stories = story_frequency(names.values())
         # each member's logit towards each other story among its neighbours
         towards: dict[tuple[int, int], float] = {}  # (story a, story b) -> sum over a's members
         covered: dict[tuple[int, int], set[int]] = defaultdict(set)
-        for i in range(len(labels)):
+        for i in _reaching_out(labels, neighbours).tolist():
             own = int(labels[i])
             views: dict[int, StoryView] = {}
             for j, sim in zip(neighbours[i].tolist(), sims[i].tolist(), strict=True):
@@ -182,11 +181,25 @@ def event_linkage(
                 best_link[(x, y)] = link
         if not best_link:
             break
-        merged = _merge_mutual_best(labels, best_link)
-        if merged is None:
+        into = _mutual_best(best_link)
+        if not into:
             break
-        labels = merged
+        parent = np.arange(m)
+        for q, p in into.items():
+            parent[q] = p
+            members[p] = sorted(members[p] + members.pop(q))
+            names[p] = names[p] | names.pop(q)
+            figures[p] = figures[p] | figures.pop(q)
+        labels = parent[labels]
     return compact(labels), rounds
+
+
+def _reaching_out(labels: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """Items with a neighbour in another story: only they link their story to another
+    (the others' views are all of their own story), so the loop skips the rest."""
+    valid = (neighbours >= 0) & (neighbours != np.arange(len(labels))[:, None])
+    theirs = labels[np.where(valid, neighbours, 0)]
+    return np.flatnonzero((valid & (theirs != labels[:, None])).any(axis=1))
 
 
 def _centre_only(
@@ -218,20 +231,11 @@ def _centre_only(
     return float(model.logits(rows).sum())
 
 
-def _merge_mutual_best(
-    labels: np.ndarray, links: dict[tuple[int, int], float]
-) -> np.ndarray | None:
+def _mutual_best(links: dict[tuple[int, int], float]) -> dict[int, int]:
+    """Pairs of stories each other's best link: the later label -> the earlier."""
     best: dict[int, tuple[float, int]] = {}
     for (x, y), link in links.items():
         for p, q in ((x, y), (y, x)):
             if p not in best or (link, -q) > (best[p][0], -best[p][1]):
                 best[p] = (link, q)
-    parent = np.arange(int(labels.max()) + 1)
-    merged = False
-    for p, (_, q) in best.items():
-        if p < q and best.get(q, (0.0, -1))[1] == p:
-            parent[q] = p
-            merged = True
-    if not merged:
-        return None
-    return parent[labels]
+    return {q: p for p, (_, q) in best.items() if p < q and best.get(q, (0.0, -1))[1] == p}
