@@ -83,7 +83,9 @@ class Service:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = DataDirLock(config.data_dir)
         self.repo: Repository = open_repository(config.db_path, identity.dim, check=False)
-        integrity = _Background(self.repo.check_integrity, "database-check")
+        integrity = _Background(
+            lambda: self.repo.check_integrity(trust_clean_close=True), "database-check"
+        )
         try:
             index = self._open_storage()
         except sqlite3.DatabaseError:  # damage met before the check finished: say it clearly

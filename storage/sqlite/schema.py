@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 from importlib.resources import files
 from pathlib import Path
@@ -43,6 +45,39 @@ def corrupt(path: Path, exc: sqlite3.DatabaseError) -> StorageCorruptError:
         f"database {path} cannot be opened ({exc}); restore it from a backup "
         "or move it away to start empty"
     )
+
+
+def _db_state(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _clean_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".closed-cleanly")
+
+
+def mark_closed(path: Path) -> None:
+    """After a clean close that folded the whole WAL into the file: the file as it was
+    left, so the next start can tell that nothing touched it since."""
+    with contextlib.suppress(OSError):
+        _clean_marker(path).write_text(json.dumps(_db_state(path)))
+
+
+def closed_cleanly(path: Path) -> bool:
+    """True when the last close was clean and the file is as it left it. Consumes the
+    mark: once the service runs, a crash must leave none."""
+    marker = _clean_marker(path)
+    try:
+        recorded = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            marker.unlink()
+    return recorded is not None and recorded == _db_state(path)
 
 
 def check_integrity(path: Path) -> None:

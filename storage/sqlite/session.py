@@ -36,6 +36,7 @@ class SQLiteSession:
         # Re-entrant: a correction holds it around a transaction that `commit` joins; job
         # threads write their progress through it too.
         self.lock = threading.RLock()
+        self.folded = False  # the last checkpoint put every WAL frame in the main file
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -62,7 +63,8 @@ class SQLiteSession:
         (TRUNCATE also empties the file, so deleted text survives in no file)."""
         assert mode in ("PASSIVE", "TRUNCATE")
         with self.lock:
-            busy, _, _ = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            busy, log, done = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        self.folded = busy == 0 and log == done  # every WAL frame is in the main file
         return int(busy)
 
     # -- the writer's reads --------------------------------------------------
