@@ -127,22 +127,12 @@ def swap(
         # story would otherwise come twice (the later row won, the counts held both)
         pinned = pinned.subset(~np.isin(pinned.ids, np.concatenate([scope.ids, delta.ids])))
 
-    # Only what changes is written: the stories a snippet enters or leaves (online
-    # assignment as it stands now, against the new generation), the late arrivals'
-    # stories, the retired ones, and those whose title changes; with another model,
-    # every story (its centre moves). The rest of the window keeps its rows as they are.
     cur_report, cur_story = _online_now(store, scope, delta, ctx.upto)
-    moved = (s_report != cur_report) | (s_story != cur_story)
-    touched = (
-        set(s_story[moved].tolist())
-        | set(cur_story[moved].tolist())
-        | set(d_story.tolist())
-        | set(delta.story_ids.tolist())
-        | set(story_retired)
-        | set(story_retired.values())
-        | _retitled(ctx.retitled, scope.ids, s_story)
-        | set(ctx.scope.story_ids[np.isin(ctx.scope.ids, corrected)].tolist())
-    )
+    touched = _touched(ctx, scope, (s_report, s_story), (cur_report, cur_story), d_story, delta)
+    # and retired ids with their survivors, stories that lost a corrected member, and
+    # with another model every story (its centre moves to the new space)
+    touched |= set(story_retired) | set(story_retired.values())
+    touched |= set(ctx.scope.story_ids[np.isin(ctx.scope.ids, corrected)].tolist())
     if ctx.model_changed or write_all:
         touched |= set(s_story.tolist())
     # a touched story none of whose members the job saw (a story outside the window that
@@ -245,6 +235,29 @@ def _online_now(
         report[at[hit]] = now.report_ids[hit]
         story[at[hit]] = now.story_ids[hit]
     return report, story
+
+
+def _touched(
+    ctx: Context,
+    scope: Scope,
+    new: tuple[np.ndarray, np.ndarray],
+    now: tuple[np.ndarray, np.ndarray],
+    d_story: np.ndarray,
+    delta: Scope,
+) -> set[int]:
+    """Only these stories' rows are written: those a window snippet enters or leaves
+    (its new (report, story) against online's now), the late arrivals' stories before
+    and after translation, and those whose title the job changes. The rest of the window
+    keeps its rows as they are."""
+    (s_report, s_story), (cur_report, cur_story) = new, now
+    moved = (s_report != cur_report) | (s_story != cur_story)
+    return (
+        set(s_story[moved].tolist())
+        | set(cur_story[moved].tolist())
+        | set(d_story.tolist())
+        | set(delta.story_ids.tolist())
+        | _retitled(ctx.retitled, scope.ids, s_story)
+    )
 
 
 def _retitled(title_ids: np.ndarray, scope_ids: np.ndarray, story: np.ndarray) -> set[int]:
