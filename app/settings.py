@@ -132,7 +132,11 @@ class Settings(BaseSettings):
         2.0, ge=0, description="How long the writer waits to fill a micro-batch."
     )
     index_snapshot_every: int = Field(
-        20_000, ge=1, description="Snippets added between index snapshots to disk."
+        20_000,
+        ge=1,
+        description="Snippets added between index snapshots to disk (written on a thread of "
+        "their own: the writer waits only while the index is copied in memory, not for the "
+        "file, 2.3 GB at a million vectors).",
     )
     languages: list[str] = Field(
         default_factory=lambda: list(DEFAULT_LANGUAGES),

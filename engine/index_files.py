@@ -9,6 +9,7 @@ is rebuilt from the stored vectors: a restart never re-embeds.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class IndexFiles:
         self.snapshot_every = snapshot_every
         self.changes_seq = 0  # deletions/replacements the in-memory index reflects
         self._saved = _Saved()
+        self._running: threading.Thread | None = None  # a snapshot being written
 
     def open(self, model: str, dim: int) -> VectorIndex:
         """Load the saved index and top it up from storage; rebuild when it cannot be trusted."""
@@ -99,14 +101,34 @@ class IndexFiles:
         self.changes_seq = max(self.changes_seq, seq)
 
     def maybe_snapshot(self, index: VectorIndex, model: str) -> None:
-        if len(index) - self._saved.size >= self.snapshot_every:
-            self.snapshot(index, model)
+        """Called by the writer after each batch: a due snapshot is written on a thread of
+        its own (at a million vectors the file is 2.3 GB: seconds the writer would wait);
+        the writer waits only while the index is copied."""
+        if len(index) - self._saved.size < self.snapshot_every:
+            return
+        if self._running is not None and self._running.is_alive():
+            return
+        changes = self.changes_seq  # read before the copy: replaying more is harmless
+
+        def save() -> None:
+            try:
+                self.snapshot(index, model, changes)
+            except Exception:  # the next due snapshot tries again; restart rebuilds
+                log.exception("index snapshot to %s failed", self.path)
+
+        self._saved.size = len(index)  # not due again while this one runs
+        self._running = threading.Thread(target=save, name="index-snapshot", daemon=True)
+        self._running.start()
+
+    def wait(self) -> None:
+        """Until a snapshot in flight is written (before a final one, at close)."""
+        if self._running is not None:
+            self._running.join()
 
     def snapshot(self, index: VectorIndex, model: str, changes: int | None = None) -> None:
         """`changes`: the change-log position the index reflects, when it is not the one in
         force (the re-index saves its new index before the swap, from its snapshot)."""
-        ids = index.ids()
-        watermark = int(ids.max()) if len(ids) else 0
         changes = self.changes_seq if changes is None else changes
-        index.save(self.path, {"model": model, "watermark": watermark, "changes": changes})
-        self._saved = _Saved(watermark=watermark, size=len(ids))
+        size = len(index)
+        meta = index.save(self.path, {"model": model, "watermark": None, "changes": changes})
+        self._saved = _Saved(watermark=int(meta["watermark"]), size=size)

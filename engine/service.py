@@ -200,7 +200,11 @@ class Service:
         """The re-index's new index, written by the job before the swap: the writer never
         waits for a file of every vector. Until the swap it is only a cache that still
         fits (same model: same vectors; another model: it does not fit the stored model,
-        so a restart in between rebuilds from the database)."""
+        so a restart in between rebuilds from the database). A periodic snapshot of the
+        old index still being written finishes first; one the writer starts after it
+        could still land later: for the same model the file is as good, for another a
+        restart rebuilds the index from the database."""
+        self.index_files.wait()
         self.index_files.snapshot(index, model, changes)
 
     def close(self) -> None:
@@ -208,6 +212,7 @@ class Service:
         self.jobs.shutdown()
         self.writer.stop()
         try:
+            self.index_files.wait()
             self.snapshot_index()
         finally:
             self.repo.close()

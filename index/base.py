@@ -6,6 +6,7 @@ choice (see ``factory.build_index``) stays an operational detail.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -52,6 +53,16 @@ class VectorIndex(Protocol):
         """All live ids as an int64 array (order unspecified)."""
         ...
 
-    def save(self, path: Path, meta: dict[str, Any]) -> None:
-        """Atomically persist the index together with caller metadata."""
+    def save(self, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        """Atomically persist the index together with caller metadata; returns the
+        metadata written (`stamp_watermark`)."""
         ...
+
+
+def stamp_watermark(meta: dict[str, Any], ids: Collection[int]) -> dict[str, Any]:
+    """`meta` with a `watermark` of None replaced by the largest id saved, taken under
+    the same lock as the bytes: a snapshot made beside the writer must not claim ids
+    the writer adds between reading them and copying the index."""
+    if "watermark" not in meta or meta["watermark"] is not None:
+        return meta
+    return {**meta, "watermark": max(ids, default=0)}

@@ -21,6 +21,7 @@ from index._arrays import (
     empty_result,
     finish_result,
 )
+from index.base import stamp_watermark
 from index.fileformat import write_index_file
 from index.untyped import faiss
 
@@ -40,6 +41,7 @@ class FlatIndex:
         self._dim = dim
         self._lock = threading.RLock()
         self._write_lock = threading.RLock()
+        self._save_lock = threading.Lock()  # saves reach the file in the order they copied
         self._inner = faiss.IndexFlatIP(dim)
         self._index = faiss.IndexIDMap2(self._inner)
         self._ids: set[int] = set()
@@ -95,12 +97,14 @@ class FlatIndex:
         with self._lock:
             return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
 
-    def save(self, path: Path, meta: dict[str, Any]) -> None:
-        """Snapshot under the lock, then write atomically without blocking readers."""
-        with self._write_lock:
-            with self._lock:
+    def save(self, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        """Copy under the locks, then write atomically: adds wait for the copy only, not
+        for the file. Returns the meta written (see `index.base.stamp_watermark`)."""
+        with self._save_lock:
+            with self._write_lock, self._lock:
                 payload = faiss.serialize_index(self._index)
                 count = len(self._ids)
+                meta = stamp_watermark(meta, self._ids)
             header = {
                 "kind": self.kind,
                 "dim": self._dim,
@@ -110,6 +114,7 @@ class FlatIndex:
                 "meta": meta,
             }
             write_index_file(Path(path), header, payload)
+        return meta
 
     @classmethod
     def from_faiss(cls, raw: faiss.Index, header: dict[str, Any]) -> FlatIndex:

@@ -24,6 +24,7 @@ from index._arrays import (
     empty_result,
     finish_result,
 )
+from index.base import stamp_watermark
 from index.fileformat import write_index_file
 from index.untyped import faiss
 
@@ -52,6 +53,7 @@ class HNSWIndex:
         self._ef_search = ef_search
         self._lock = threading.RLock()
         self._write_lock = threading.RLock()
+        self._save_lock = threading.Lock()  # saves reach the file in the order they copied
         hnsw = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = ef_construction
         hnsw.hnsw.efSearch = ef_search
@@ -207,12 +209,14 @@ class HNSWIndex:
                 self._reset(fresh._index, fresh._hnsw, ext, [])
             return purged
 
-    def save(self, path: Path, meta: dict[str, Any]) -> None:
-        """Snapshot under the lock, then write atomically without blocking readers."""
-        with self._write_lock:
-            with self._lock:
+    def save(self, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        """Copy under the locks, then write atomically: adds wait for the copy only, not
+        for the file. Returns the meta written (see `index.base.stamp_watermark`)."""
+        with self._save_lock:
+            with self._write_lock, self._lock:
                 payload = faiss.serialize_index(self._index)
                 dead = np.flatnonzero(np.unpackbits(self._dead_bits, bitorder="little")[: self._n])
+                meta = stamp_watermark(meta, self._live)
                 header = {
                     "kind": self.kind,
                     "dim": self._dim,
@@ -227,6 +231,7 @@ class HNSWIndex:
                     },
                 }
             write_index_file(Path(path), header, payload)
+        return meta
 
     @classmethod
     def from_faiss(cls, raw: faiss.Index, header: dict[str, Any]) -> HNSWIndex:

@@ -421,3 +421,35 @@ def test_concurrent_writer_and_readers(kind: str) -> None:
         t.join()
     assert not errors
     assert len(index) == 2000 - 10 * 10
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_a_save_beside_the_writer_records_the_ids_it_copied(tmp_path: Path, kind: str) -> None:
+    """Periodic snapshots are written on a thread of their own while the writer adds: the
+    watermark saved with the bytes must be the largest id the bytes hold, never one the
+    writer added between reading the ids and copying the index."""
+    dim = 8
+    rng = np.random.default_rng(0)
+    index = FlatIndex(dim) if kind == "flat" else HNSWIndex(dim)
+    index.add(np.arange(1, 201, dtype=np.int64), rng.standard_normal((200, dim)).astype(np.float32))
+    stop = threading.Event()
+
+    def writer() -> None:
+        next_id = 201
+        while not stop.is_set():
+            vecs = rng.standard_normal((20, dim)).astype(np.float32)
+            index.add(np.arange(next_id, next_id + 20, dtype=np.int64), vecs)
+            next_id += 20
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for k in range(10):
+            path = tmp_path / f"{kind}{k}.idx"
+            written = index.save(path, {"model": "m", "watermark": None})
+            loaded, meta = load_index(path)
+            assert meta == written
+            assert meta["watermark"] == int(loaded.ids().max())
+    finally:
+        stop.set()
+        thread.join()
