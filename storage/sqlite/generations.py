@@ -111,11 +111,18 @@ class GenerationStore:
 
     def members(self, story_ids: Sequence[int], upto: int) -> Scope:
         """Every snippet (id <= upto) of the given stories: kept as they are, but counted."""
+        return self._in("story_id", story_ids, upto)
+
+    def report_members(self, report_ids: Sequence[int], upto: int) -> Scope:
+        """Every snippet (id <= upto) now in the given reports."""
+        return self._in("report_id", report_ids, upto)
+
+    def _in(self, column: str, values: Sequence[int], upto: int) -> Scope:
         parts = [
             self._scope_where(
-                "s.story_id IN (" + ",".join("?" * len(c)) + ") AND s.id <= ?", [*c, upto]
+                f"s.{column} IN (" + ",".join("?" * len(c)) + ") AND s.id <= ?", [*c, upto]
             )
-            for c in chunks([int(i) for i in story_ids])
+            for c in chunks([int(i) for i in values])
         ]
         return Scope.concat(parts)
 
@@ -141,59 +148,29 @@ class GenerationStore:
         rows = [np.frombuffer(found[int(i)], dtype=np.float32) for i in ids]
         return np.vstack(rows) if rows else np.zeros((0, self.reads.dim or 0), dtype=np.float32)
 
-    def report_members(self, report_ids: Sequence[int], upto: int) -> Scope:
-        """Every snippet (id <= upto) now in the given reports."""
-        parts = [
-            self._scope_where(
-                "s.report_id IN (" + ",".join("?" * len(c)) + ") AND s.id <= ?", [*c, upto]
-            )
-            for c in chunks([int(i) for i in report_ids])
-        ]
-        return Scope.concat(parts)
-
     def merged_into(self, story_ids: Sequence[int]) -> dict[int, int]:
         """Of the given stories, those merged into another since: id -> survivor."""
-        out: dict[int, int] = {}
-        for chunk in chunks([int(i) for i in story_ids]):
-            q = ",".join("?" * len(chunk))
-            for sid, into in self.reads.conn.execute(
-                f"SELECT id, merged_into FROM stories WHERE id IN ({q}) "
-                "AND merged_into IS NOT NULL",
-                chunk,
-            ):
-                out[sid] = into
-        return out
+        found = self._by_id("stories", "merged_into", story_ids)
+        return {k: v for k, v in found.items() if v is not None}
 
     def titles(self, story_ids: Sequence[int]) -> dict[int, int | None]:
         """Each story's title snippet as stored."""
-        out: dict[int, int | None] = {}
-        for chunk in chunks([int(i) for i in story_ids]):
-            q = ",".join("?" * len(chunk))
-            for sid, title in self.reads.conn.execute(
-                f"SELECT id, title_snippet_id FROM stories WHERE id IN ({q})", chunk
-            ):
-                out[sid] = title
-        return out
+        return self._by_id("stories", "title_snippet_id", story_ids)
 
     def stored_knn(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Each snippet's stored neighbour cosines (what online keeps up to date)."""
-        out: dict[int, np.ndarray] = {}
-        for chunk in chunks([int(i) for i in ids]):
-            q = ",".join("?" * len(chunk))
-            for sid, data in self.reads.conn.execute(
-                f"SELECT id, knn_sims FROM snippets WHERE id IN ({q})", chunk
-            ):
-                out[sid] = np.frombuffer(data or b"", dtype=np.float32)
-        return out
+        found = self._by_id("snippets", "knn_sims", ids)
+        return {k: np.frombuffer(v or b"", dtype=np.float32) for k, v in found.items()}
 
     def story_updated_at(self, ids: Sequence[int]) -> dict[int, float]:
-        out: dict[int, float] = {}
+        return self._by_id("stories", "updated_at", ids)
+
+    def _by_id(self, table: str, column: str, ids: Sequence[int]) -> dict[int, Any]:
+        out: dict[int, Any] = {}
         for chunk in chunks([int(i) for i in ids]):
             q = ",".join("?" * len(chunk))
-            for sid, ts in self.reads.conn.execute(
-                f"SELECT id, updated_at FROM stories WHERE id IN ({q})", chunk
-            ):
-                out[sid] = ts
+            sql = f"SELECT id, {column} FROM {table} WHERE id IN ({q})"
+            out.update(self.reads.conn.execute(sql, chunk).fetchall())
         return out
 
     # -- writes --------------------------------------------------------------
