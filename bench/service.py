@@ -18,6 +18,8 @@
    and memory include it); storage, index and HTTP are the real ones. Then GET story,
    story list, search and single-POST latencies; resident memory per stored snippet;
    restart-to-ready after SIGTERM, after SIGKILL, and with the index file removed.
+5. `--parts restart --work DIR`: the restarts alone, again, on the store a `stored` run left
+   in DIR/stored (to measure start-up changes at a million without rebuilding the store).
 """
 
 from __future__ import annotations
@@ -239,6 +241,24 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
         rounds=rounds,
     )
     return out
+
+
+def restart_only(work: Path) -> dict:
+    """Start-up again on the store a `stored` run left (a million snippets take minutes to
+    build): a first start, then restarts after SIGTERM and after SIGKILL."""
+    if not (work / "stored" / "storyline.db").exists():
+        raise SystemExit(f"no store in {work / 'stored'}: run --parts stored --work {work} first")
+    server = ServerProcess(work / "stored", SYNTHETIC_ENV)
+    res: dict = {"first_start_s": server.start(), "first_start_cpu_s": server.start_cpu_s}
+    for name, sig in (("after_sigterm_s", signal.SIGTERM), ("after_sigkill_s", signal.SIGKILL)):
+        server.stop(sig)
+        res[name] = server.start()
+        res[f"{name}_cpu"] = server.start_cpu_s
+        res[f"{name}_languages"] = server.languages_s
+        log(f"{name}: ready in {res[name]:.2f} s ({server.start_cpu_s:.2f} CPU s)")
+    res["memory"] = server.memory()
+    server.stop(signal.SIGTERM)
+    return res
 
 
 def stored(args: argparse.Namespace, work: Path) -> dict:
@@ -482,7 +502,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--tail", type=int, help="snippets POSTed after a bulk load (5000; 1000)")
     ap.add_argument("--clients", type=int, default=2, help="concurrent HTTP clients")
-    ap.add_argument("--parts", default="real,stored", help="which parts to run: real, stored")
+    ap.add_argument(
+        "--parts",
+        default="real,stored",
+        help="which parts to run: real, stored, restart (restarts only, on the store a "
+        "previous `stored` run left in --work/stored)",
+    )
     ap.add_argument("--work", type=Path, help="folder for the data dirs (default: a temp dir)")
     args = ap.parse_args(argv)
     quick, full = (600, 10_000, 1, 200, 100, 1000), (3000, 100_000, 3, 1000, 300, 5000)
@@ -502,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
             res["real_model"] = real_model(args, work, settings)
         if "stored" in parts:
             res["stored"] = stored(args, work)
+        if "restart" in parts:
+            res["restart"] = restart_only(work)
         if "real" in parts and "stored" in parts:
             res["summary"] = summary(res)
         res["elapsed_s"] = time.perf_counter() - started
