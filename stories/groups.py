@@ -21,7 +21,6 @@ class GroupStats:
     """Per story (`stories`, sorted labels) and per report (`reports`, sorted labels)."""
 
     stories: np.ndarray  # the story labels present, sorted
-    story_of: np.ndarray  # each item's position in `stories`
     sums: np.ndarray  # (len(stories), d) centroid sums
     first: np.ndarray
     last: np.ndarray
@@ -32,7 +31,6 @@ class GroupStats:
     title_score: np.ndarray
     sims: np.ndarray  # each item's cosine to its story's unit centre
     reports: np.ndarray  # the report labels present, sorted
-    report_of: np.ndarray  # each item's position in `reports`
     report_first: np.ndarray
     report_count_items: np.ndarray
     report_story: np.ndarray  # the story label of each report (one per report)
@@ -62,7 +60,8 @@ def group_stats(
     r_story[rinv] = story
     sids, sinv = np.unique(story, return_inverse=True)
     sinv = sinv.reshape(-1)
-    title, title_score, sims = choose_titles(sinv, vectors, has_title)
+    sums = group_sums(sinv, vectors, len(sids))
+    title, title_score, sims = choose_titles(sinv, vectors, has_title, sums)
     first = np.full(len(sids), np.inf)
     last = np.full(len(sids), -np.inf)
     np.minimum.at(first, sinv, published)
@@ -72,8 +71,7 @@ def group_stats(
         languages[k][lang] = languages[k].get(lang, 0) + 1
     return GroupStats(
         stories=sids,
-        story_of=sinv,
-        sums=group_sums(sinv, vectors, len(sids)),
+        sums=sums,
         first=first,
         last=last,
         count=np.bincount(sinv, minlength=len(sids)),
@@ -85,7 +83,6 @@ def group_stats(
         title_score=title_score,
         sims=sims,
         reports=rids,
-        report_of=rinv,
         report_first=r_first,
         report_count_items=np.bincount(rinv, minlength=len(rids)),
         report_story=r_story,

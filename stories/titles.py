@@ -84,15 +84,19 @@ def in_language(
 
 
 def choose_titles(
-    labels: np.ndarray, vectors: np.ndarray, has_title: np.ndarray
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    has_title: np.ndarray,
+    sums: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`best_member` for every cluster at once (ties: the first item).
+    """`best_member` for every cluster at once (ties: the first item). `sums`: the
+    clusters' vector sums when the caller has them already (`group_sums`).
 
     Returns (title item per cluster, its title score, each item's cosine to its
     cluster's unit centroid).
     """
-    m = int(labels.max()) + 1 if len(labels) else 0
-    sums = group_sums(labels, vectors, m)
+    if sums is None:
+        sums = group_sums(labels, vectors, int(labels.max()) + 1 if len(labels) else 0)
     unit = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
     sim = np.einsum("ij,ij->i", vectors, unit[labels])
     score = sim + HEADLINE_BONUS * has_title
