@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index import IndexCorruptError, VectorIndex, build_index, load_index
-from index.fileformat import remove_stale_temps
+from index.fileformat import forget_ahead, remove_stale_temps
 from storage.base import Repository
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 class _Saved:
     watermark: int = 0  # every snippet with id <= watermark is in the saved file
     size: int = 0  # vectors in the saved file
+    changes: int = -1  # the change-log position it reflects (-1: none saved or loaded)
+    index: weakref.ref[VectorIndex] | None = None  # the in-memory index it was made from
 
 
 class IndexFiles:
@@ -35,6 +38,7 @@ class IndexFiles:
         self.snapshot_every = snapshot_every
         self.changes_seq = 0  # deletions/replacements the in-memory index reflects
         self._saved = _Saved()
+        self._due_from = 0  # index size at the last snapshot begun: the next is due after
         self._running: threading.Thread | None = None  # a snapshot being written
 
     def open(self, model: str, dim: int) -> VectorIndex:
@@ -50,30 +54,33 @@ class IndexFiles:
                 index = None
         if index is None:
             index = build_index(dim, self.repo.counts()["snippets"])
-            self._saved.watermark = 0
+            self._saved = _Saved()
         added = 0
         for ids, vectors in self.repo.iter_vectors(after_id=self._saved.watermark):
             index.add(ids, vectors)
             added += len(ids)
-        self._saved.size = len(index) - added
+        self._saved.size = self._due_from = len(index) - added
+        self._saved.index = weakref.ref(index)
         self.changes_seq = self.repo.last_change()
         log.info("index ready: %d vectors (%d added from the database)", len(index), added)
         return index
 
     def empty(self, dim: int) -> VectorIndex:
         """Stored vectors belong to another model: the re-index builds the real one."""
+        forget_ahead(self.path)
         return build_index(dim, 0)
 
     def _load(self, model: str, dim: int) -> VectorIndex | None:
         index, meta = load_index(self.path)
         watermark = int(meta.get("watermark", -1))
+        changes = int(meta.get("changes", 0))
         fits = meta.get("model") == model and index.dim == dim
         if fits:
-            self._replay(index, int(meta.get("changes", 0)), watermark)
+            self._replay(index, changes, watermark)
         if not fits or len(index) != self.repo.count_up_to(watermark):
             log.warning("index file %s is stale; rebuilding from the database", self.path)
             return None
-        self._saved.watermark = watermark
+        self._saved = _Saved(watermark=watermark, changes=changes)
         return index
 
     def _replay(self, index: VectorIndex, since: int, watermark: int) -> None:
@@ -104,7 +111,7 @@ class IndexFiles:
         """Called by the writer after each batch: a due snapshot is written on a thread of
         its own (at a million vectors the file is 2.3 GB: seconds the writer would wait);
         the writer waits only while the index is copied."""
-        if len(index) - self._saved.size < self.snapshot_every:
+        if len(index) - self._due_from < self.snapshot_every:
             return
         if self._running is not None and self._running.is_alive():
             return
@@ -116,7 +123,7 @@ class IndexFiles:
             except Exception:  # the next due snapshot tries again; restart rebuilds
                 log.exception("index snapshot to %s failed", self.path)
 
-        self._saved.size = len(index)  # not due again while this one runs
+        self._due_from = len(index)  # not due again while this one runs
         self._running = threading.Thread(target=save, name="index-snapshot", daemon=True)
         self._running.start()
 
@@ -131,4 +138,17 @@ class IndexFiles:
         changes = self.changes_seq if changes is None else changes
         size = len(index)
         meta = index.save(self.path, {"model": model, "watermark": None, "changes": changes})
-        self._saved = _Saved(watermark=int(meta["watermark"]), size=size)
+        self._saved = _Saved(int(meta["watermark"]), size, changes, weakref.ref(index))
+
+    def unchanged(self, index: VectorIndex) -> bool:
+        """Whether the file already holds `index` as it is: a clean stop then writes
+        nothing (at a million vectors a snapshot takes 10 s, more than a container's
+        usual grace before SIGKILL). New vectors have ids above the watermark; a
+        deletion or correction moves the change log; a swap installs another index."""
+        saved = self._saved
+        if saved.index is None or saved.index() is not index:
+            return False
+        if len(index) != saved.size or self.changes_seq != saved.changes:
+            return False
+        ids = index.ids()
+        return len(ids) == 0 or int(ids.max()) <= saved.watermark

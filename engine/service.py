@@ -213,7 +213,8 @@ class Service:
         self.writer.stop()
         try:
             self.index_files.wait()
-            self.snapshot_index()
+            if not self.index_files.unchanged(self.index):
+                self.snapshot_index()
         finally:
             self.repo.close()
             self._lock.release()

@@ -13,6 +13,9 @@ from app.settings import Settings
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     start_model(settings)
+    from app.wiring import check_ahead
+
+    check_ahead(settings)  # the files' checks run while the web stack imports
     import uvicorn
 
     from app.api import create_app

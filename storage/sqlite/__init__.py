@@ -17,10 +17,9 @@ from storage.sqlite.generations import GenerationStore
 from storage.sqlite.jobs import JobStore
 from storage.sqlite.reads import Reads
 from storage.sqlite.schema import (
-    check_integrity,
-    closed_cleanly,
     connect,
     corrupt,
+    integrity,
     mark_closed,
     migrate,
 )
@@ -52,9 +51,7 @@ class SQLiteRepository(Reads):
         """`trust_clean_close`: skip the check (it reads the whole file: 4.7 s at a
         million snippets) when the last close was clean and the file is unchanged since;
         after a crash, or a file changed outside, it runs."""
-        if trust_clean_close and closed_cleanly(self.path):
-            return
-        check_integrity(self.path)
+        integrity(self.path, trust_clean_close)
 
     def set_dim(self, dim: int) -> None:
         """Vectors change size when the re-index moves to another model."""
