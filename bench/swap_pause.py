@@ -36,7 +36,32 @@ sys.path.insert(0, str(ROOT / "bench"))
 RESULTS = ROOT / "bench" / "results" / "swap_pause.json"
 
 
-def run(n: int, misplaced: float, split: float) -> dict:
+def profiled_swap(top: int) -> list[str]:
+    """Wraps the job's swap in cProfile (wall time: the pause is what counts); the returned list
+    gets the top `top` lines by cumulative time once the swap has run."""
+    import cProfile
+    import io
+    import pstats
+
+    import engine.reindex.runner as runner
+
+    report: list[str] = []
+    plain = runner.swap
+
+    def swap(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        prof = cProfile.Profile()
+        try:
+            return prof.runcall(plain, *args, **kwargs)
+        finally:
+            text = io.StringIO()
+            pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(top)
+            report.extend(text.getvalue().splitlines())
+
+    runner.swap = swap  # type: ignore[assignment]
+    return report
+
+
+def run(n: int, misplaced: float, split: float, profile: int = 0) -> dict:
     from reindex import (
         DIM,
         StoredModel,
@@ -100,6 +125,7 @@ def run(n: int, misplaced: float, split: float) -> dict:
                     refused.append(t0)
                 time.sleep(0.02)
 
+        profile_lines = profiled_swap(profile) if profile else None
         feeder = threading.Thread(target=feed, daemon=True)
         try:
             feeder.start()
@@ -137,6 +163,9 @@ def run(n: int, misplaced: float, split: float) -> dict:
                 "swap_max": round(max(during_swap, default=0.0), 3),
             },
         )
+        if profile_lines is not None:
+            print("\n".join(profile_lines), file=sys.stderr)
+            out["swap_profile"] = profile_lines
     return out
 
 
@@ -150,11 +179,18 @@ def main() -> None:
     p.add_argument("--misplaced", type=float, default=0.02)
     p.add_argument("--split", type=float, default=0.01)
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument(
+        "--profile-swap",
+        type=int,
+        default=0,
+        metavar="TOP",
+        help="profile the swap (wall time); print and keep the TOP lines",
+    )
     args = p.parse_args()
     runs = []
     for n in args.n:
         print(f"swap pause bench: n={n}", file=sys.stderr, flush=True)
-        runs.append(run(n, args.misplaced, args.split))
+        runs.append(run(n, args.misplaced, args.split, args.profile_swap))
         print(json.dumps(runs[-1]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"runs": runs}, indent=2) + "\n")

@@ -14,6 +14,7 @@ PHASES = (
     "map",
     "compare",
     "save",
+    "neighbours",
     "swap",
     "cleanup",
     "repair",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,7 @@ class Context:
     reports: IdMap | None = None
     retitled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stats: GroupStats | None = None  # the window's new stories and reports, as the job saw it
+    knn_written: int = 0  # neighbour cosine rows written ahead of the swap (`neighbours`)
 
 
 def snapshot(ctx: Context) -> None:
@@ -241,6 +243,37 @@ def compare(ctx: Context, chunk: int = 20_000) -> None:
     stored_titles = ctx.store.titles(final[kept].tolist())
     differs = [int(title[k]) for k in kept.tolist() if stored_titles.get(int(final[k])) != title[k]]
     ctx.retitled = np.array(differs, dtype=np.int64)
+
+
+def neighbours(
+    ctx: Context,
+    on_writer: Callable[[Callable[[], None]], Future[None]],
+    corrected: Callable[[int], list[int]],
+    chunk: int = 4_000,
+) -> None:
+    """The neighbour cosines `compare` left (those that differ from the stored ones) are
+    written ahead of the swap, a few thousand rows per writer transaction, so that the
+    swap's pause does not hold them: at a million snippets they were 90k of its rows and
+    about 3 s of its 7 s (a bench/ measurement of the SQL alone). They belong to the
+    vectors, not to the assignment, so the old generation can hold them for the minutes
+    until the swap. With another model they change with the vectors, which the swap
+    writes: they stay with it. Snippets deleted or replaced since the snapshot keep
+    their online rows (`corrected(seq)`: their ids), as the swap keeps their state."""
+    if ctx.model_changed or not len(ctx.knn_ids):
+        return
+    total = len(ctx.knn_ids)
+    for start in range(0, total, chunk):
+        ids = ctx.knn_ids[start : start + chunk]
+        sims = ctx.knn_sims[start : start + chunk]
+
+        def write(ids: np.ndarray = ids, sims: np.ndarray = sims) -> None:
+            keep = ~np.isin(ids, np.array(corrected(ctx.changes_seq), dtype=np.int64))
+            ctx.store.write_neighbour_cosines(ids[keep], sims[keep])
+            ctx.knn_written += int(keep.sum())
+
+        on_writer(write).result()
+        ctx.progress("neighbours", start + len(ids), total)
+    ctx.knn_ids, ctx.knn_sims = ctx.knn_ids[:0], ctx.knn_sims[:0]
 
 
 def changes(ctx: Context, limit: int = 50) -> dict:

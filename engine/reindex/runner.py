@@ -187,6 +187,13 @@ class Reindex:
         self._phase(handle, "compare", lambda: phases.compare(ctx), seconds)
         self._phase(handle, "save", lambda: host.save_index(index, key, ctx.changes_seq), seconds)
 
+        def corrected(seq: int) -> list[int]:
+            return host.repo.changes_after(seq)[0]
+
+        self._phase(
+            handle, "neighbours", lambda: phases.neighbours(ctx, host.on_writer, corrected), seconds
+        )
+
         def do_swap() -> None:
             model = None if own else target
             out = host.on_writer(lambda: swap(ctx, host.repo, host.install, model))
@@ -212,7 +219,7 @@ class Reindex:
             "stories": done.stories,
             "reports": done.reports,
             "snippets": done.snippets,
-            "neighbour_cosines": done.neighbour_cosines,
+            "neighbour_cosines": done.neighbour_cosines + ctx.knn_written,
         }
         summary["repaired"] = result["repaired"]
         summary["seconds"] = seconds

@@ -191,6 +191,12 @@ class GenerationStore:
             else:
                 cur.execute("DELETE FROM reembedded WHERE model != ?", (keep_model,))
 
+    def write_neighbour_cosines(self, ids: np.ndarray, sims: np.ndarray) -> None:
+        """Neighbour cosines ahead of the swap, in a transaction of their own (rows of
+        snippets deleted meanwhile are simply not there to update)."""
+        with self.session.transaction() as cur:
+            _knn_rows(cur, ids, sims)
+
     def apply(self, gen: Regrouping) -> None:
         """The swap: new vectors, assignments, reports, stories and redirects, atomically."""
         with self.session.transaction() as cur:
@@ -210,13 +216,7 @@ class GenerationStore:
                     strict=True,
                 ),
             )
-            cur.executemany(
-                "UPDATE snippets SET knn_sims = ? WHERE id = ?",
-                (
-                    (blob(row[np.isfinite(row)]), int(i))
-                    for i, row in zip(gen.knn_ids, gen.knn_sims, strict=True)
-                ),
-            )
+            _knn_rows(cur, gen.knn_ids, gen.knn_sims)
             cur.executemany(
                 "DELETE FROM reports WHERE id = ?", [(int(r),) for r in gen.dropped_reports]
             )
@@ -241,3 +241,11 @@ class GenerationStore:
                 cur.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (new, old))
             for key, value in gen.meta.items():
                 set_meta(cur.connection, key, value)
+
+
+def _knn_rows(cur: Any, ids: np.ndarray, sims: np.ndarray) -> None:
+    """Each snippet's neighbour cosines, NaN padding dropped."""
+    cur.executemany(
+        "UPDATE snippets SET knn_sims = ? WHERE id = ?",
+        ((blob(row[np.isfinite(row)]), int(i)) for i, row in zip(ids, sims, strict=True)),
+    )

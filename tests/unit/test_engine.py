@@ -296,3 +296,77 @@ def test_a_restart_keeps_everything(tmp_path: Path) -> None:
         assert copy.id > max(o.id for o in out)  # ids are never reused
     finally:
         again.close()
+
+
+def test_a_stop_writes_the_index_file_only_when_it_changed(tmp_path: Path) -> None:
+    """At a million vectors a snapshot takes 10 s: more than a container's grace before
+    SIGKILL. A stop with nothing new keeps the file; an add or a deletion rewrites it."""
+    path = tmp_path / "d" / "vectors.faiss"
+
+    def stamp() -> tuple[int, int]:
+        st = path.stat()
+        return st.st_ino, st.st_mtime_ns
+
+    first = open_engine(tmp_path / "d")
+    out = first.ingest([incoming(t, x) for t, x in QUAKE])
+    first.close()
+    written = stamp()
+    for change in (None, "read", "add", "delete"):
+        svc = open_engine(tmp_path / "d")
+        try:
+            if change == "read":
+                svc.search("Tokyo earthquake", 2)
+            elif change == "add":
+                svc.ingest([incoming(*BANK)])
+            elif change == "delete":
+                svc.delete_snippet(out[0].id).result()
+        finally:
+            svc.close()
+        assert (stamp() == written) == (change in (None, "read")), change
+        written = stamp()
+    report = check(tmp_path / "d" / "storyline.db", path)
+    assert report.ok and report.index_status == "exact", report.as_dict()
+
+
+def test_neighbour_cosines_are_written_ahead_of_the_swap(tmp_path: Path) -> None:
+    """The job's neighbour cosines go in before the swap (phase `neighbours`), so the
+    swap's pause does not hold them; a snippet replaced meanwhile keeps its online row."""
+    from engine.reindex import Killed, StopHook
+    from tests.helpers import PauseHook
+
+    opts = ReindexOptions()
+    for stop in ("neighbours", None):
+        svc = open_engine(tmp_path / str(stop))
+        try:
+            out = svc.ingest([incoming(t, x) for t, x in [*QUAKE, BANK, FOOTBALL]])
+            ids = np.array([o.id for o in out], dtype=np.int64)
+            store = svc.repo.generations
+            online = store.stored_knn(ids.tolist())
+            wrong = np.full((len(ids), 2), 0.123, dtype=np.float32)
+            damage = partial(store.write_neighbour_cosines, ids, wrong)
+            svc.writer.submit_call(damage).result()
+            if stop is not None:
+                before = {o.id: (o.report_id, o.story_id) for o in out}
+                with pytest.raises(Killed):
+                    svc.jobs.run(
+                        "reindex", opts.as_dict(), svc.reindex_job(opts, hook=StopHook(phase=stop))
+                    )
+                rows = svc.repo.snippets(ids.tolist())
+                assert {i: (r.report_id, r.story_id) for i, r in rows.items()} == before
+                fixed = store.stored_knn(ids.tolist())
+                for i in ids.tolist():  # the job's exact neighbours: online's rows again
+                    np.testing.assert_allclose(fixed[i], online[i], atol=1e-5)
+                continue
+            hook = PauseHook("save")
+            job = svc.jobs.start("reindex", opts.as_dict(), svc.reindex_job(opts, hook=hook))
+            assert hook.reached.wait(60)
+            svc.replace_snippet(out[4].id, incoming(*QUAKE_B)).result()  # BANK, now a quake
+            replaced = store.stored_knn([out[4].id])[out[4].id]
+            hook.go.set()
+            svc.jobs.wait(60)
+            state = svc.get_job(job["id"])
+            assert state["state"] == "succeeded", state
+            assert state["summary"]["rewritten"]["neighbour_cosines"] == len(ids) - 1
+            np.testing.assert_array_equal(store.stored_knn([out[4].id])[out[4].id], replaced)
+        finally:
+            svc.close()
