@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import IndexCorruptError, VectorIndex, build_index, load_index
-from index.fileformat import forget_ahead, remove_stale_temps
+from index import IndexCorruptError, VectorIndex, build_index, forget_ahead, load_index
+from index.fileformat import remove_stale_temps
 from storage.base import Repository
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,6 @@ import mmap
 import os
 import struct
 import tempfile
-import threading
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -121,48 +119,6 @@ def _mapped(path: Path) -> memoryview:
     return memoryview(mapped)
 
 
-# Files being verified ahead (`verify_ahead`): path -> (the file's identity, result)
-_ahead: dict[Path, tuple[tuple[int, ...] | None, Future[tuple[dict[str, Any], np.ndarray]]]] = {}
-_ahead_lock = threading.Lock()
-
-
-def _identity(path: Path) -> tuple[int, ...] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def verify_ahead(path: Path) -> None:
-    """Start mapping and checksumming `path` on a thread of its own now: at a million
-    vectors the checksum is 1.3 s of a restart, which the process can spend importing
-    the web stack meanwhile (hashlib works without the interpreter lock).
-    `read_index_file` takes the result if the file is still the same one."""
-    path = Path(path).resolve()
-    identity = _identity(path)
-    if identity is None:
-        return
-    future: Future[tuple[dict[str, Any], np.ndarray]] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(_read_verified(path))
-        except BaseException as exc:  # read_index_file raises it where it is asked for
-            future.set_exception(exc)
-
-    with _ahead_lock:
-        _ahead[path] = (identity, future)
-    threading.Thread(target=run, name="index-verify", daemon=True).start()
-
-
-def forget_ahead(path: Path) -> None:
-    """A file verified ahead that will not be loaded (the stored vectors belong to
-    another model): its mapping is let go."""
-    with _ahead_lock:
-        _ahead.pop(Path(path).resolve(), None)
-
-
 def read_index_file(path: Path) -> tuple[dict[str, Any], np.ndarray]:
     """Read and verify a saved index; returns (header, payload as a read-only uint8 array
     over the mapped file).
@@ -170,14 +126,6 @@ def read_index_file(path: Path) -> tuple[dict[str, Any], np.ndarray]:
     Raises FileNotFoundError if absent and IndexCorruptError for any damage.
     """
     path = Path(path)
-    with _ahead_lock:
-        ahead = _ahead.pop(path.resolve(), None)
-    if ahead is not None and ahead[0] == _identity(path):
-        return ahead[1].result()
-    return _read_verified(path)
-
-
-def _read_verified(path: Path) -> tuple[dict[str, Any], np.ndarray]:
     raw = _mapped(path)
     if len(raw) < _PREFIX.size:
         raise IndexCorruptError(path, f"file is only {len(raw)} bytes, too short for a header")

@@ -103,8 +103,11 @@ class Reads:
         return {
             "snippets": conn.execute("SELECT COUNT(*) FROM snippets").fetchone()[0],
             "reports": conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0],
+            # all rows less the redirects, each count over an index: `WHERE merged_into
+            # IS NULL` read every story row (its centre blob too), 0.2-1.2 s at 1M
             "stories": conn.execute(
-                "SELECT COUNT(*) FROM stories WHERE merged_into IS NULL"
+                "SELECT (SELECT COUNT(*) FROM stories) - "
+                "(SELECT COUNT(*) FROM stories WHERE merged_into IS NOT NULL)"
             ).fetchone()[0],
         }
 
