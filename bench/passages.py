@@ -78,9 +78,10 @@ def run_mode(mode: str, rows: list[dict], args: argparse.Namespace, work: Path, 
             one, one_cpu = raw_embed(bare["one"], texts[part], settings.embed_batch_size)
             two, _ = raw_embed(bare["two"], texts[part], settings.embed_batch_size)
             bodies = payloads(rows[part], args.batch, mode == "given", f"{mode}-{start}")
-            cpu = server.cpu_seconds()
+            own, children = server.cpu_split()
             elapsed, _ = post_batches(server.url, bodies, args.clients)
             n = len(texts[part])
+            own_after, children_after = server.cpu_split()
             pairs.append(
                 {
                     "n": n,
@@ -89,7 +90,12 @@ def run_mode(mode: str, rows: list[dict], args: argparse.Namespace, work: Path, 
                     "http_per_s": n / elapsed,
                     "ratio": n / elapsed / max(one, two),
                     "bare_cpu_ms": one_cpu,
-                    "server_cpu_ms": (server.cpu_seconds() - cpu) * 1000 / n,
+                    "server_cpu_ms": (own_after + children_after - own - children) * 1000 / n,
+                    # the service's own process (HTTP, JSON, the writer, the embedding
+                    # thread) apart from its model and language processes
+                    "service_process_cpu_ms": (own_after - own) * 1000 / n,
+                    "child_processes_cpu_ms": (children_after - children) * 1000 / n,
+                    "cores_busy": (own_after + children_after - own - children) / elapsed,
                     "load_avg": os.getloadavg()[0],
                 }
             )
@@ -111,6 +117,13 @@ def run_mode(mode: str, rows: list[dict], args: argparse.Namespace, work: Path, 
         "bare_two_processes_per_s": total
         / sum(p["n"] / p["bare_two_processes_per_s"] for p in pairs),
         "server_cpu_ms_per_snippet": statistics.median(p["server_cpu_ms"] for p in pairs),
+        "service_process_cpu_ms_per_snippet": statistics.median(
+            p["service_process_cpu_ms"] for p in pairs
+        ),
+        "child_processes_cpu_ms_per_snippet": statistics.median(
+            p["child_processes_cpu_ms"] for p in pairs
+        ),
+        "cores_busy": statistics.median(p["cores_busy"] for p in pairs),
         "pairs": pairs,
     }
 
@@ -164,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             f"(1 proc, 2 threads), {r['bare_two_processes_per_s']:.0f}/s (2 procs); ratio to the "
             f"faster, median of chunk pairs {r['ratio_median']:.2f} "
             f"(quartiles {r['ratio_quartiles'][0]:.2f}-{r['ratio_quartiles'][1]:.2f}); server CPU "
-            f"{r['server_cpu_ms_per_snippet']:.1f} ms/snippet"
+            f"{r['server_cpu_ms_per_snippet']:.1f} ms/snippet (its own process "
+            f"{r['service_process_cpu_ms_per_snippet']:.2f}, model and language processes "
+            f"{r['child_processes_cpu_ms_per_snippet']:.2f}); {r['cores_busy']:.2f} of "
+            f"{os.cpu_count()} cores busy"
         )
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -113,12 +113,7 @@ def passages(args: argparse.Namespace) -> int:
         return 0
     prof = cProfile.Profile(time.thread_time)
     fresh_run(prof)
-    stats = pstats.Stats(prof)
-    if args.out:
-        stats.dump_stats(args.out)
-    stats.sort_stats("cumulative").print_stats(args.top)
-    stats.sort_stats("tottime").print_stats(args.top)
-    return 0
+    return report(prof, args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"profiled {len(items)} more in {took:.2f} s wall")
     service.close()
     shutil.rmtree(settings.data_dir, ignore_errors=True)
+    return report(prof, args)
+
+
+def report(prof: cProfile.Profile, args: argparse.Namespace) -> int:
+    """The top functions by cumulative and by own time; the raw profile to `--out`."""
     stats = pstats.Stats(prof)
     if args.out:
         stats.dump_stats(args.out)

@@ -104,7 +104,13 @@ class ServerProcess:
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the server process and its live children (the model
         and language processes) have used so far, all threads."""
-        total = 0
+        own, children = self.cpu_split()
+        return own + children
+
+    def cpu_split(self) -> tuple[float, float]:
+        """CPU seconds of the server process itself (web stack, writer, all its threads)
+        and of its live children (the model and language processes), apart."""
+        own = children = 0
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -113,9 +119,13 @@ class ServerProcess:
             except OSError:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
-            if int(entry) == self.pid or int(fields[1]) == self.pid:
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+            ticks = int(fields[11]) + int(fields[12])
+            if int(entry) == self.pid:
+                own += ticks
+            elif int(fields[1]) == self.pid:
+                children += ticks
+        tick = os.sysconf("SC_CLK_TCK")
+        return own / tick, children / tick
 
     def memory(self) -> dict[str, int]:
         """Resident and peak resident bytes of the server process."""

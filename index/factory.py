@@ -109,9 +109,9 @@ def _identity(path: Path) -> tuple[int, ...] | None:
 
 def load_ahead(path: Path) -> None:
     """Start loading `path` (checksum, then FAISS's parse) on a thread of its own now:
-    at a million vectors that is 3 s of a restart, which the process can spend
-    importing the web stack meanwhile (hashlib and FAISS work without the interpreter
-    lock). `load_index` takes the result if the file is still the same one."""
+    at a million vectors that is 3-4 s of a restart, which the process spends importing
+    the web stack and starting the model meanwhile (hashlib works without the
+    interpreter lock). `load_index` takes the result if the file is still the same one."""
     path = Path(path).resolve()
     identity = _identity(path)
     if identity is None:

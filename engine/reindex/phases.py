@@ -253,8 +253,8 @@ def neighbours(
 ) -> None:
     """The neighbour cosines `compare` left (those that differ from the stored ones) are
     written ahead of the swap, a few thousand rows per writer transaction, so that the
-    swap's pause does not hold them: at a million snippets they were 90k of its rows and
-    about 3 s of its 7 s (a bench/ measurement of the SQL alone). They belong to the
+    swap's pause does not hold them: at a million snippets they were 90k of its rows,
+    1.8 s of its SQL and half of its commit (bench/swap_sql.py). They belong to the
     vectors, not to the assignment, so the old generation can hold them for the minutes
     until the swap. With another model they change with the vectors, which the swap
     writes: they stay with it. Snippets deleted or replaced since the snapshot keep

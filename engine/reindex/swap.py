@@ -7,7 +7,8 @@ re-clustered window touch is recomputed. Only what changes is written, so the wr
 waits for the changes, not for the window: the stories a snippet enters or leaves
 (against online assignment as it stands at the swap), the late arrivals' stories, retired
 ids, and stories whose title the job changes (`phases.compare`, off the writer, also
-drops neighbour cosines online already holds). A model change rewrites every story of
+drops neighbour cosines online already holds, and `phases.neighbours` writes the others
+ahead of the swap when the model stays). A model change rewrites every story of
 the window (every centre moves) and copies every vector: that swap still costs the
 writer the window. All of it is one SQLite transaction, then the in-memory index
 reference is swapped; the job wrote the new index file before (`Reindex`, phase `save`).
