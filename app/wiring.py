@@ -61,17 +61,11 @@ def languages_load(settings: Settings, cores: int | None = None) -> LanguageLoad
 
 
 def check_ahead(settings: Settings) -> None:
-    """Begin the start-up work that reads whole files (the database's integrity check
-    after a crash, the index file's checksum and parse) on threads of their own, before
-    the web stack is imported: at a million snippets it is most of a restart, and the
-    service takes the results when it gets to them."""
-    from index import load_ahead
-    from storage.sqlite.schema import check_ahead as check_database_ahead
+    """Begin the start-up steps that read whole files (`engine.startup.begin`) before
+    the web stack is imported."""
+    from engine.startup import begin
 
-    if settings.db_path.exists():
-        check_database_ahead(settings.db_path)
-    if settings.index_path.exists():
-        load_ahead(settings.index_path)
+    begin(settings.db_path, settings.index_path)
 
 
 def build_service(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import IndexCorruptError, VectorIndex, build_index, forget_ahead, load_index
+from engine import startup
+from index import IndexCorruptError, VectorIndex, build_index, load_index
 from index.fileformat import remove_stale_temps
 from storage.base import Repository
 
@@ -67,11 +68,12 @@ class IndexFiles:
 
     def empty(self, dim: int) -> VectorIndex:
         """Stored vectors belong to another model: the re-index builds the real one."""
-        forget_ahead(self.path)
+        startup.take("index", self.path)  # a load begun ahead is let go
         return build_index(dim, 0)
 
     def _load(self, model: str, dim: int) -> VectorIndex | None:
-        index, meta = load_index(self.path)
+        ahead = startup.take("index", self.path)
+        index, meta = ahead.result() if ahead is not None else load_index(self.path)
         watermark = int(meta.get("watermark", -1))
         changes = int(meta.get("changes", 0))
         fits = meta.get("model") == model and index.dim == dim

@@ -9,9 +9,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Generic, TypeVar, cast
+from typing import Any
 
 from embeddings import Embedder
+from engine import startup
 from engine.config import EngineConfig
 from engine.corrections import Corrections
 from engine.cursors import KEY_NAME, new_key
@@ -26,6 +27,7 @@ from engine.reader import StoryReader
 from engine.records import Deleted, Incoming, Outcome
 from engine.reindex.options import ReindexOptions
 from engine.search import Search
+from engine.startup import Background
 from engine.views import SnippetView, StorySummary, StoryView
 from engine.writer import Writer
 from index.base import VectorIndex
@@ -78,12 +80,12 @@ class Service:
         # The model's weights and the database check (and index load) overlap: they are
         # most of start-up; SQLite and numpy release the GIL, and the model usually loads
         # in a process of its own.
-        warm = _Background(lambda: _warm(self._model), "model-weights")
+        warm = Background(lambda: _warm(self._model), "model-weights")
         identity = self._model.identity
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock = DataDirLock(config.data_dir)
         self.repo: Repository = open_repository(config.db_path, identity.dim, check=False)
-        integrity = _Background(
+        integrity = startup.take("database", config.db_path) or Background(
             lambda: self.repo.check_integrity(trust_clean_close=True), "database-check"
         )
         try:
@@ -344,32 +346,6 @@ class Service:
             "index": {"kind": self.index.kind, "size": len(self.index)},
             "writer_queue": self.writer.depth,
         }
-
-
-T = TypeVar("T")
-
-
-class _Background(Generic[T]):
-    """One start-up step run on a thread, its result (or error) collected later."""
-
-    def __init__(self, fn: Callable[[], T], name: str) -> None:
-        self._fn = fn
-        self._value: T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return cast(T, self._value)  # None only when the step returns None
 
 
 def _warm(embedder: Embedder) -> None:

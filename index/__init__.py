@@ -13,7 +13,7 @@ import faiss  # noqa: E402
 
 from index.base import VectorIndex
 from index.errors import IndexCorruptError
-from index.factory import build_index, choose_kind, forget_ahead, load_ahead, load_index, rebuild
+from index.factory import build_index, choose_kind, load_index, rebuild
 from index.flat import FlatIndex
 from index.hnsw import HNSWIndex
 
@@ -30,8 +30,6 @@ __all__ = [
     "VectorIndex",
     "build_index",
     "choose_kind",
-    "forget_ahead",
-    "load_ahead",
     "load_index",
     "rebuild",
 ]

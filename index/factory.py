@@ -6,9 +6,7 @@ and approximate search, so that policy lives in one place.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -94,48 +92,6 @@ def rebuild(
     return index
 
 
-# Files being loaded ahead (`load_ahead`): path -> (the file's identity, result)
-_ahead: dict[Path, tuple[tuple[int, ...], Future[tuple[VectorIndex, dict[str, Any]]]]] = {}
-_ahead_lock = threading.Lock()
-
-
-def _identity(path: Path) -> tuple[int, ...] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def load_ahead(path: Path) -> None:
-    """Start loading `path` (checksum, then FAISS's parse) on a thread of its own now:
-    at a million vectors that is 3-4 s of a restart, which the process spends importing
-    the web stack and starting the model meanwhile (hashlib works without the
-    interpreter lock). `load_index` takes the result if the file is still the same one."""
-    path = Path(path).resolve()
-    identity = _identity(path)
-    if identity is None:
-        return
-    future: Future[tuple[VectorIndex, dict[str, Any]]] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(_load(path))
-        except BaseException as exc:  # load_index raises it where it is asked for
-            future.set_exception(exc)
-
-    with _ahead_lock:
-        _ahead[path] = (identity, future)
-    threading.Thread(target=run, name="index-load", daemon=True).start()
-
-
-def forget_ahead(path: Path) -> None:
-    """A file loaded ahead that will not be used (the stored vectors belong to another
-    model): the index is let go."""
-    with _ahead_lock:
-        _ahead.pop(Path(path).resolve(), None)
-
-
 def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     """Load a saved index; returns (index, caller meta).
 
@@ -143,14 +99,6 @@ def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     else that makes the file untrustworthy, so the caller can rebuild.
     """
     path = Path(path)
-    with _ahead_lock:
-        ahead = _ahead.pop(path.resolve(), None)
-    if ahead is not None and ahead[0] == _identity(path):
-        return ahead[1].result()
-    return _load(path)
-
-
-def _load(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
     header, payload = read_index_file(path)
     loaders: dict[str, Callable[[faiss.Index, dict[str, Any]], VectorIndex]] = {
         FlatIndex.kind: FlatIndex.from_faiss,

@@ -20,6 +20,15 @@ def open_repository(path: Path, dim: int | None = None, *, check: bool = True) -
     return SQLiteRepository(path, dim, check=check)
 
 
+def check_database(path: Path) -> None:
+    """The start-up check of the database file at `path` without opening a repository
+    (`storyline serve` begins it before the service: `engine.startup`): skipped once
+    after a clean stop, StorageCorruptError when the file is damaged."""
+    from storage.sqlite.schema import integrity
+
+    integrity(path, trust_clean_close=True)
+
+
 __all__ = [
     "NewSnippet",
     "ReportRow",
@@ -28,5 +37,6 @@ __all__ = [
     "StorageCorruptError",
     "StoryRow",
     "WriterSession",
+    "check_database",
     "open_repository",
 ]

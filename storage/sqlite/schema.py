@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
-from concurrent.futures import Future
 from importlib.resources import files
 from pathlib import Path
 
@@ -82,40 +80,9 @@ def closed_cleanly(path: Path) -> bool:
     return recorded is not None and recorded == _db_state(path)
 
 
-# Checks begun ahead (`check_ahead`), by database path.
-_ahead: dict[Path, Future[None]] = {}
-_ahead_lock = threading.Lock()
-
-
-def check_ahead(path: Path) -> None:
-    """Start `integrity(path, trust_clean_close=True)` on a thread of its own now: after a
-    crash it reads the whole file (4.7 s at a million snippets), which the process can
-    spend importing the web stack meanwhile (SQLite works without the interpreter
-    lock). The service's own call takes the result."""
-    path = Path(path).resolve()
-    future: Future[None] = Future()
-
-    def run() -> None:
-        try:
-            integrity(path, trust_clean_close=True, ahead=False)
-            future.set_result(None)
-        except BaseException as exc:  # raised where the service asks for it
-            future.set_exception(exc)
-
-    with _ahead_lock:
-        _ahead[path] = future
-    threading.Thread(target=run, name="database-check", daemon=True).start()
-
-
-def integrity(path: Path, trust_clean_close: bool, ahead: bool = True) -> None:
+def integrity(path: Path, trust_clean_close: bool) -> None:
     """`check_integrity`, skipped when the last close was clean and the file is as it
-    left it (`trust_clean_close`), or the result of a check begun ahead."""
-    if ahead:
-        with _ahead_lock:
-            future = _ahead.pop(Path(path).resolve(), None)
-        if future is not None and trust_clean_close:
-            future.result()
-            return
+    left it (`trust_clean_close`; the mark is consumed)."""
     if trust_clean_close and closed_cleanly(path):
         return
     check_integrity(path)

@@ -453,29 +453,3 @@ def test_a_save_beside_the_writer_records_the_ids_it_copied(tmp_path: Path, kind
     finally:
         stop.set()
         thread.join()
-
-
-def test_a_file_loaded_ahead_is_taken_only_while_it_is_the_same_file(tmp_path: Path) -> None:
-    """`load_ahead` loads the file on a thread while start-up does other work; the
-    load takes that result, unless the file was replaced meanwhile, and damage found
-    ahead is raised where the file is loaded."""
-    from index import load_ahead
-
-    path = saved_file(tmp_path)
-    load_ahead(path)
-    index, meta = load_index(path)
-    assert len(index) == 100 and meta == {"model": "m"}
-
-    load_ahead(path)
-    other, _ = load_index(path)
-    other.add(np.array([7]), unit(np.random.default_rng(11), 1))
-    other.save(path, {"model": "m2"})  # replaced after the check began
-    again, meta = load_index(path)
-    assert len(again) == 101 and meta == {"model": "m2"}
-
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x10
-    path.write_bytes(bytes(data))
-    load_ahead(path)
-    with pytest.raises(IndexCorruptError, match="checksum"):
-        load_index(path)

@@ -156,22 +156,3 @@ def test_a_clean_close_lets_the_next_start_skip_the_whole_file_check(tmp_path: P
         fh.seek(0, 2)
         fh.write(b"\0" * 10)
     assert not closed_cleanly(path)
-
-
-def test_a_check_begun_ahead_is_what_the_service_gets(tmp_path: Path) -> None:
-    """`check_ahead` runs the start-up check while the process imports the web stack:
-    a damaged file raises where the check is asked for, a clean close skips the read."""
-    from storage.sqlite.schema import check_ahead, closed_cleanly, integrity
-
-    path = tmp_path / "s.db"
-    repo = SQLiteRepository(path, 4)
-    repo.close()
-    check_ahead(path)
-    integrity(path, trust_clean_close=True)
-    assert not closed_cleanly(path)  # the check ahead consumed the mark
-
-    bad = tmp_path / "bad.db"
-    bad.write_bytes(b"this is not a database" * 100)
-    check_ahead(bad)
-    with pytest.raises(StorageCorruptError, match="bad.db"):
-        integrity(bad, trust_clean_close=True)
