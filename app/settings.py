@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="Let a snippet's arriving translation pull it out of a report it joined "
         "before (report level, online).",
     )
+    variant_relief: bool | None = Field(
+        None,
+        description="A report's variants in third languages do not count in a "
+        "cross-language pair's crowd (report level).",
+    )
     max_reports: int | None = Field(
         None, ge=1, le=256, description="Reports of the neighbours scored for a new snippet."
     )
@@ -269,6 +274,7 @@ OVERRIDES = (
     "near_copy_words",
     "background_k",
     "rehome_reports",
+    "variant_relief",
     "max_reports",
     "members_per_report",
     "missing_gap",

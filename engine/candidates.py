@@ -16,7 +16,14 @@ from stories.candidates import Copy, Member, Neighbour, ReportCandidate, StoryCa
 from stories.event_candidates import StoryView
 from stories.features import Features, features_of
 from stories.params import Params
-from stories.scoring import background, can_reach_report, fit, holds_nearest, is_nearest
+from stories.scoring import (
+    MUTUAL_TOLERANCE,
+    background,
+    can_reach_report,
+    fit,
+    holds_nearest,
+    is_nearest,
+)
 from stories.vectors import unit
 
 
@@ -105,10 +112,11 @@ class Gatherer:
         return out[: self.knn]
 
     def reports(
-        self, vector: np.ndarray, neighbours: list[Neighbour], batch: BatchState
+        self, vector: np.ndarray, neighbours: list[Neighbour], batch: BatchState, lang: str = ""
     ) -> list[ReportCandidate]:
         """The reports of the nearest neighbours, each with all its recent members; those
-        whose members are too far to reach the report level (`can_reach_report`) are left out."""
+        whose members are too far to reach the report level (`can_reach_report`) are left out.
+        `lang`: the new snippet's (its members' variants are found only where they can count)."""
         wanted = list(dict.fromkeys(n.report_id for n in neighbours))[: self.params.max_reports]
         if not wanted:
             return []
@@ -151,6 +159,9 @@ class Gatherer:
         fits = {}
         if self.params.rehome:
             fits = self._fits(hopeful, nearest, cosines, vectors, bg, feats)
+        variants = {}
+        if self.params.variant_relief:
+            variants = self._variants(hopeful, vectors, knn, feats, lang)
         return [
             ReportCandidate(
                 rid,
@@ -163,6 +174,7 @@ class Gatherer:
                         float(knn[i][0]) if len(knn[i]) else float("-inf"),
                         i,
                         fits.get(i, float("inf")),
+                        variants.get(i, ()),
                     )
                     for i in members
                 ),
@@ -196,6 +208,41 @@ class Gatherer:
                     [Member(float(c), bg[o], feats[o]) for c, o in zip(sims, others, strict=True)],
                     self.params,
                 )
+        return out
+
+    def _variants(
+        self,
+        hopeful: dict[int, list[int]],
+        vectors: dict[int, np.ndarray],
+        knn: dict[int, np.ndarray],
+        feats: dict[int, Features],
+        lang: str,
+    ) -> dict[int, tuple[tuple[float, str], ...]]:
+        """Each member's report mates among its nearest (`Member.variants`) in languages
+        other than its own and the new snippet's `lang` (only those count), for reports
+        with two such languages or more: the stored lists hold cosines only, so a mate is
+        found by its cosine."""
+        out: dict[int, tuple[tuple[float, str], ...]] = {}
+        tol = MUTUAL_TOLERANCE
+        for members in hopeful.values():
+            langs = [feats[i].lang for i in members]
+            if len(set(langs) - {lang}) < 2:
+                continue
+            block = np.vstack([vectors[i] for i in members])
+            sims = (block @ block.T).tolist()
+            for a, i in enumerate(members):
+                near = [c for c in knn[i].tolist() if c == c]  # NaN: no neighbour
+                found = []
+                for b, c_ab in enumerate(sims[a]):
+                    if langs[b] == langs[a] or langs[b] == lang:  # never relieved
+                        continue
+                    for q, c in enumerate(near):
+                        if -tol <= c - c_ab <= tol:
+                            found.append((c, langs[b]))
+                            near[q] = float("nan")  # one neighbour, one mate
+                            break
+                if found:
+                    out[i] = tuple(found)
         return out
 
     def copies(self, content_hash: str, batch: BatchState) -> list[Copy]:

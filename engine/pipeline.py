@@ -206,7 +206,7 @@ class Pipeline:
         copies = gather.copies(p.hash, batch)
         stories, reports = [], []
         if exact_copy(p.features, copies, params) is None:  # else nothing more to gather
-            reports = gather.reports(p.vector, neighbours, batch)
+            reports = gather.reports(p.vector, neighbours, batch, p.features.lang)
             stories = gather.stories(p.vector, neighbours, batch)
         links = story_links(p.features, stories, params)
         decision = decide(

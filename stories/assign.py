@@ -10,6 +10,7 @@ decides.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -19,7 +20,13 @@ from stories.entities import rarity_weights
 from stories.event_candidates import candidate_rows
 from stories.features import Features
 from stories.params import Params
-from stories.scoring import mutual, pair_score, pair_score_without_names, report_score
+from stories.scoring import (
+    mutual,
+    pair_score,
+    pair_score_without_names,
+    report_score,
+    variant_relief,
+)
 from stories.text import jaccard
 
 Level = Literal["duplicate", "report", "story", "new"]
@@ -90,22 +97,29 @@ def decide(
     weights: dict[str, float] | None = None
     best: Decision | None = None
     nearest = max((n.cosine for n in neighbours), default=float("inf"))
+    crowd = heapq.nlargest(params.background_k, neighbours, key=lambda n: n.cosine)
     for r in reports:
         if not r.members:
             continue
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
+        if params.variant_relief:
+            mine = tuple((n.cosine, n.features.lang) for n in crowd if n.report_id == r.report_id)
+            reliefs = [variant_relief(new.lang, mine, m, params) for m in r.members]
+        else:
+            mine, reliefs = (), [0.0] * len(r.members)
         # Names add at most `name_weight` to each pair: a report that cannot pass, or cannot
         # beat the best so far (ties keep the earlier), even so is not name-scored.
         bases = [
-            pair_score_without_names(new, new_background, m, params, nearest) for m in r.members
+            pair_score_without_names(new, new_background, m, params, nearest, x)
+            for m, x in zip(r.members, reliefs, strict=True)
         ]
         ceiling = sum(bases) / len(bases) + max(params.name_weight, 0.0) + 1e-9  # rounding
         if ceiling < params.report or (best is not None and ceiling <= best.score):
             continue
         if weights is None:
             weights = rarity_weights([new.names, *(n.features.names for n in near)])
-        score = report_score(new, new_background, r, weights, params, nearest)
+        score = report_score(new, new_background, r, weights, params, nearest, mine)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
     if best is None and params.rehome:

@@ -44,6 +44,9 @@ class Member:
     # Its mean name-free score to the rest of its report (`scoring.fit`); inf: alone or
     # not computed.
     fit: float = float("inf")
+    # The other members of its report among its `background_k` nearest: (cosine, language)
+    # each (`scoring.variant_relief`); empty where its report has one language.
+    variants: tuple[tuple[float, str], ...] = ()
 
 
 @dataclass(frozen=True)

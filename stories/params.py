@@ -34,6 +34,9 @@ class Params:
     mutual_bonus: float = 0.0  # what being each other's nearest neighbour adds (across langs)
     near_copy_words: float = 0.6  # word overlap (Jaccard) a near copy must also have
     rehome: bool = True  # may a mutual pair pull a member out of its report (assign.rehome)
+    # third-language variants of a report leave a cross-language pair's crowd
+    # (scoring.variant_relief)
+    variant_relief: bool = True
     # -- candidates gathered for one snippet (engine/candidates.py)
     knn: int = 32  # neighbours consulted
     max_reports: int = 8  # reports of those neighbours scored

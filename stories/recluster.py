@@ -30,7 +30,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from stories.params import Params
-from stories.scoring import backgrounds, nearest_of, pair_scores
+from stories.scoring import backgrounds, nearest_of, pair_scores, variant_reliefs
 from stories.vectors import group_sums
 
 # `bonus(a, b) -> scores` (names, figures) and `near_copy(a, b) -> mask` for the
@@ -271,13 +271,19 @@ def scored_edges(
     lang: np.ndarray,
     params: Params,
     bonus: EdgeFn | None = None,
+    reports: np.ndarray | None = None,
 ) -> Edges:
-    """Edges of a k-NN table (positions, best first) scored as online scores a pair."""
+    """Edges of a k-NN table (positions, best first) scored as online scores a pair;
+    with `reports` (the items' report labels so far) a report's variants in third
+    languages leave the crowds as online (`scoring.variant_relief`)."""
     n = len(neighbours)
     valid = (neighbours >= 0) & (neighbours != np.arange(n)[:, None])
     bg = backgrounds(np.where(valid, sims, -1.0).astype(np.float32), valid, params)
     a, b, cos = knn_edges(neighbours, sims)
-    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid))
+    relief = None
+    if reports is not None:
+        relief = variant_reliefs(a, b, neighbours, sims, valid, reports, lang, params)
+    score = pair_scores(a, b, cos, bg, lang, params, nearest_of(neighbours, valid), relief)
     floor = params.report - params.missing_gap
     if bonus is not None:
         reach = params.name_weight + params.number_weight

@@ -60,9 +60,12 @@ def repair(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Clusters(empty, empty, (0, 0))
-    e = scored_edges(neighbours, sims, lang, params, bonus)
+    first = compact(online_reports)
+    e = scored_edges(
+        neighbours, sims, lang, params, bonus, first if params.variant_relief else None
+    )
     a, b, cos = e.a, e.b, e.cos
-    reports, report_rounds = e.reports(compact(online_reports), published_at, params)
+    reports, report_rounds = e.reports(first, published_at, params)
     start = _placed(compact(online_stories), reports)
     linker = params.linker
     if linker is None:

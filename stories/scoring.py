@@ -5,7 +5,11 @@ look-alikes (short generic sentences, a running story's many items) than between
 two in an ordinary neighbourhood. It only subtracts: two long news texts far from
 everything else are not the same report for being lonely (rewarding that put
 unrelated items into one report). A same-language pair is marked down (a model's
-same-language cosines run high). Shared rare names and figures add to it. So does,
+same-language cosines run high). A crowd is of look-alikes, not of the report itself:
+across languages, the report's variants in third languages count at the model's
+typical value in either side's crowd (`variant_relief`; a passage with six
+translations stored otherwise sits in a crowd of them, and the seventh could not
+join). Shared rare names and figures add to it. So does,
 across languages, being each other's nearest neighbour (the mutual-nearest-neighbour
 test of bitext mining: a translation is usually the one thing closest to its
 original in both directions). Within one language that test does not hold: a near
@@ -57,6 +61,34 @@ def holds_nearest(member_cosines: Sequence[float], new_nearest: float) -> bool:
     return is_nearest(max(member_cosines, default=float("-inf")), new_nearest)
 
 
+def variant_relief(
+    new_lang: str,
+    new_variants: Sequence[tuple[float, str]],
+    other: Member,
+    params: Params,
+) -> float:
+    """How much lower the two crowds of a cross-language pair sum without the report's
+    variants in other languages than the pair's two.
+
+    Margin scoring is the bitext-mining margin, which measures each side's crowd in the
+    other side's language; over all languages, a report's translations in third
+    languages fill both crowds (a passage whose six translations are stored sits at their
+    cosines), and the more variants a report has, the harder it is for the next to join
+    it. Among each side's `background_k` nearest, such a variant counts at the model's
+    typical value instead of its cosine. `new_variants` are the report's members among the
+    new snippet's nearest, `other.variants` the other members among the member's. A
+    same-language pair keeps its whole crowd: there the crowd is what guards against near
+    paraphrases joining (docs/quality.md, experiment 23)."""
+    lang = other.features.lang
+    if lang == new_lang:
+        return 0.0
+    out = 0.0
+    for cosine, variant in (*new_variants, *other.variants):
+        if variant != lang and variant != new_lang:
+            out += cosine - params.background
+    return out / params.background_k
+
+
 def names_term(a: Features, b: Features, weights: dict[str, float], params: Params) -> float:
     """What shared rare names add: the term that needs the neighbourhood's name rarity and
     costs more than the rest of the score together."""
@@ -81,9 +113,10 @@ def pair_score_without_names(
     other: Member,
     params: Params,
     new_nearest: float = float("inf"),
+    relief: float = 0.0,
 ) -> float:
-    """`pair_score` less its name term."""
-    crowd = max(0.0, (new_background + other.background) / 2 - params.background)
+    """`pair_score` less its name term; `relief`: `variant_relief` of the pair."""
+    crowd = max(0.0, (new_background + other.background - relief) / 2 - params.background)
     score = other.cosine - params.margin_weight * crowd
     score += figures_term(new, other.features, params)
     if new.lang == other.features.lang:
@@ -100,9 +133,10 @@ def pair_score(
     weights: dict[str, float],
     params: Params,
     new_nearest: float = float("inf"),
+    relief: float = 0.0,
 ) -> float:
     """Report-level evidence that two snippets carry the same report."""
-    return pair_score_without_names(new, new_background, other, params, new_nearest) + (
+    return pair_score_without_names(new, new_background, other, params, new_nearest, relief) + (
         names_term(new, other.features, weights, params)
     )
 
@@ -114,11 +148,23 @@ def report_score(
     weights: dict[str, float],
     params: Params,
     new_nearest: float = float("inf"),
+    new_variants: Sequence[tuple[float, str]] = (),
 ) -> float:
     """Average link over the report's members: a snippet must resemble the report as a
-    whole, so a chain of look-alikes cannot grow one report without bound."""
+    whole, so a chain of look-alikes cannot grow one report without bound.
+    `new_variants`: the report's members among the new snippet's nearest
+    (`variant_relief`)."""
     scores = [
-        pair_score(new, new_background, m, weights, params, new_nearest) for m in report.members
+        pair_score(
+            new,
+            new_background,
+            m,
+            weights,
+            params,
+            new_nearest,
+            variant_relief(new.lang, new_variants, m, params),
+        )
+        for m in report.members
     ]
     return sum(scores) / len(scores) if scores else float("-inf")
 
@@ -170,6 +216,42 @@ def nearest_of(neighbours: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid[rows, first], neighbours[rows, first], -1).astype(np.int64)
 
 
+def variant_reliefs(
+    a: np.ndarray,
+    b: np.ndarray,
+    neighbours: np.ndarray,
+    sims: np.ndarray,
+    valid: np.ndarray,
+    reports: np.ndarray,
+    lang: np.ndarray,
+    params: Params,
+    chunk: int = 1 << 20,
+) -> np.ndarray:
+    """`variant_relief` of every edge (a, b) of a k-NN table (best first): in the batch
+    a pair may join two reports, so the variants of both count (online the new snippet's
+    report is itself alone)."""
+    k = min(params.background_k, neighbours.shape[1])
+    out = np.zeros(len(a), dtype=np.float32)
+    cross = np.flatnonzero(lang[a] != lang[b])
+    for start in range(0, len(cross), chunk):
+        e = cross[start : start + chunk]
+        ea, eb = a[e], b[e]
+        total = np.zeros(len(e), dtype=np.float64)
+        for side in (ea, eb):
+            cols = neighbours[side, :k]
+            safe = np.where(cols >= 0, cols, 0)
+            r, lg = reports[safe], lang[safe]
+            hit = (
+                valid[side, :k]
+                & ((r == reports[ea][:, None]) | (r == reports[eb][:, None]))
+                & (lg != lang[ea][:, None])
+                & (lg != lang[eb][:, None])
+            )
+            total += np.where(hit, sims[side, :k] - params.background, 0.0).sum(axis=1)
+        out[e] = total / params.background_k
+    return out
+
+
 def pair_scores(
     a: np.ndarray,
     b: np.ndarray,
@@ -178,14 +260,17 @@ def pair_scores(
     lang: np.ndarray,
     params: Params,
     nearest: np.ndarray | None = None,
+    relief: np.ndarray | None = None,
 ) -> np.ndarray:
     """`pair_score` without the name and figure terms, for all edges (a, b) at once.
 
     `nearest` holds each item's nearest neighbour (position, -1: none): pairs in
     different languages that are each other's nearest get `mutual_bonus`, as online.
-    Add `names_and_figures` of an edge for the whole score.
+    `relief`: `variant_reliefs` of the edges. Add `names_and_figures` of an edge for the
+    whole score.
     """
-    crowd = np.maximum(0.0, (bg[a] + bg[b]) / 2 - params.background)  # only subtracts
+    both = bg[a] + bg[b] if relief is None else bg[a] + bg[b] - relief
+    crowd = np.maximum(0.0, both / 2 - params.background)  # only subtracts
     score = cos - params.margin_weight * crowd
     score = score - params.same_language_penalty * (lang[a] == lang[b])
     if params.mutual_bonus and nearest is not None:

@@ -104,6 +104,29 @@ def test_mutual_neighbours_recover_translations_through_the_pipeline(
     assert after["precision"] >= before["precision"] - 0.05, (before, after)
 
 
+needs_ntrex = pytest.mark.skipif(
+    not (datasets.DEV_DATA / "ntrex" / "passages.jsonl").is_file(),
+    reason="no ../shared/dev-data/ntrex",
+)
+
+
+@needs_ntrex
+@pytest.mark.parametrize("mode", ["online", "reindex"])
+def test_reports_with_many_variants_keep_taking_translations(
+    cached: CachedEmbedder, mode: str
+) -> None:
+    """Passages translated into seven languages: without the relief a report's own
+    variants crowd it, and its last translations open reports of their own
+    (`scoring.variant_relief`, docs/quality.md experiment 23). Through the real writer
+    and the nightly repair."""
+    data = datasets.load("ntrex-passages")
+    off = evaluate(data, cached, {"variant_relief": False}, mode=mode, orders=1)
+    on = evaluate(data, cached, {"variant_relief": True}, mode=mode, orders=1)
+    before, after = off.scores["report"], on.scores["report"]
+    assert after["cross_lingual_recall"] > before["cross_lingual_recall"] + 0.05, (before, after)
+    assert after["groups"] < before["groups"]  # fewer stray translations on their own
+
+
 @needs_tatoeba
 def test_rehomed_snippets_leave_consistent_reports(cached: CachedEmbedder, tmp_path: Path) -> None:
     """Snippets pulled out of a report by their late translation (`assign.rehome`) are

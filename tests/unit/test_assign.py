@@ -272,11 +272,13 @@ def _reference_report(
     near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
     weights = rarity_weights([new.names, *(n.features.names for n in near)])
     nearest = max(n.cosine for n in neighbours)
+    crowd = sorted(neighbours, key=lambda n: -n.cosine)[: params.background_k]
     best: tuple[float, int] | None = None
     for r in reports:
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
-        score = report_score(new, bg, r, weights, params, nearest)
+        mine = [(n.cosine, n.features.lang) for n in crowd if n.report_id == r.report_id]
+        score = report_score(new, bg, r, weights, params, nearest, mine)
         if score >= params.report and (best is None or score > best[0]):
             best = (score, r.report_id)
     return best
@@ -332,6 +334,10 @@ def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
                     float(rng.uniform(0.3, 0.8)),
                     random_features(),
                     float(rng.uniform(0.3, 0.99)),
+                    variants=tuple(
+                        (float(rng.uniform(0.3, 0.95)), str(rng.choice(["en", "ru", "es"])))
+                        for _ in range(int(rng.integers(0, 3)))
+                    ),
                 )
                 for _ in range(int(rng.integers(1, 4)))
             )

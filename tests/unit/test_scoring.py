@@ -14,9 +14,13 @@ from stories.recluster import knn_edges
 from stories.scoring import (
     background,
     backgrounds,
+    figures_term,
     nearest_of,
     pair_score,
+    pair_score_without_names,
     pair_scores,
+    variant_relief,
+    variant_reliefs,
 )
 
 NAMES = ["stoltenberg", "podoliak", "zelenski", "kiev", "moskva", "bruselas", "nato", "putin"]
@@ -101,3 +105,76 @@ def test_mutual_bonus_is_the_same_pairs_in_both_forms() -> None:
         and sims[i, j] >= np.delete(sims[j], i).max() - 1e-5
     }
     assert batch_mutual == online_mutual and batch_mutual  # and some pairs are mutual
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_variant_relief_is_the_same_in_both_forms(seed: int) -> None:
+    """Reports of several languages: an edge whose first item is alone in its report is
+    what online scores (the new snippet against a stored member), with the crowd relieved
+    of the member's report's variants in third languages on both sides."""
+    params = Params(
+        near_duplicate=0.93, report=0.65, story=0.5, margin_weight=0.75, mutual_bonus=0.05
+    )
+    vectors, sims, order, table_sims, features = _world(seed, n=80)
+    n = len(vectors)
+    rng = np.random.default_rng(seed)
+    reports = np.arange(n)
+    reports[n // 2 :] = rng.integers(n // 2, n // 2 + 8, n - n // 2)  # 8 shared reports
+    valid = np.ones_like(order, dtype=bool)
+    bg = backgrounds(table_sims, valid, params)
+    lang = np.array([LANGS.index(f.lang) for f in features])
+    a, b, cos = knn_edges(order, table_sims)
+    relief = variant_reliefs(a, b, order, table_sims, valid, reports, lang, params)
+    batch = pair_scores(a, b, cos, bg, lang, params, nearest_of(order, valid), relief)
+    k = params.background_k
+
+    def variants(x: int, report: int) -> tuple[tuple[float, str], ...]:
+        return tuple(
+            (float(c), features[y].lang)
+            for y, c in zip(order[x, :k], table_sims[x, :k], strict=True)
+            if reports[y] == report and y != x
+        )
+
+    compared = relieved = 0
+    for e, (i, j) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        for new, old in ((i, j), (j, i)):
+            if np.count_nonzero(reports == reports[new]) > 1:
+                continue  # online, the new snippet has no report yet
+            member = Member(
+                float(sims[new, old]),
+                float(bg[old]),
+                features[old],
+                nearest=float(np.delete(sims[old], new).max()),
+                variants=variants(old, reports[old]),
+            )
+            x = variant_relief(features[new].lang, variants(new, reports[old]), member, params)
+            online = pair_score_without_names(
+                features[new], float(bg[new]), member, params, float(sims[new].max()), x
+            )
+            online -= figures_term(features[new], features[old], params)
+            assert online == pytest.approx(float(batch[e]), abs=1e-5), (new, old)
+            assert x == pytest.approx(float(relief[e]), abs=1e-6)
+            compared += 1
+            relieved += x != 0.0
+    assert compared > n and relieved > 0  # the comparison covered relieved pairs too
+
+
+def test_only_third_language_variants_leave_the_crowd() -> None:
+    params = Params(near_duplicate=0.93, report=0.65, story=0.5, margin_weight=0.75, background=0.5)
+    en = Features(lang="en", published_at=0.0)
+    de = Features(lang="de", published_at=0.0)
+    # a German member whose nearest hold its report's French, Italian and English variants
+    member = Member(0.8, 0.8, de, variants=((0.8, "fr"), (0.8, "it"), (0.8, "en")))
+    new_variants = ((0.8, "de"), (0.8, "fr"))  # the report's members among the new one's
+    relief = variant_relief("en", new_variants, member, params)
+    assert relief == pytest.approx((0.3 + 0.3 + 0.3) / params.background_k)  # fr, it, fr
+    # English against English: a same-language pair keeps its whole crowd
+    assert variant_relief("en", new_variants, Member(0.8, 0.8, en, variants=()), params) == 0.0
+    # two languages only (a translation pair): nothing is relieved
+    assert (
+        variant_relief("en", ((0.8, "de"),), Member(0.8, 0.8, de, variants=((0.8, "en"),)), params)
+        == 0.0
+    )
+    crowded = pair_score_without_names(en, 0.8, member, params)
+    relieved = pair_score_without_names(en, 0.8, member, params, relief=relief)
+    assert relieved > crowded
