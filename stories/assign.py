@@ -96,6 +96,7 @@ def decide(
     near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
     weights: dict[str, float] | None = None
     best: Decision | None = None
+    chosen: tuple[ReportCandidate, tuple[tuple[float, str], ...]] | None = None
     nearest = max((n.cosine for n in neighbours), default=float("inf"))
     crowd = heapq.nlargest(params.background_k, neighbours, key=lambda n: n.cosine)
     for r in reports:
@@ -122,8 +123,11 @@ def decide(
         score = report_score(new, new_background, r, weights, params, nearest, mine)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
+            chosen = (r, mine)
     if best is None and params.rehome:
         best = rehome(new, new_background, reports, nearest, near, params)
+    elif params.rehome and chosen is not None and weights is not None:
+        best = take_back(new, new_background, *chosen, weights, nearest, params) or best
     if best is not None:
         return best
 
@@ -208,3 +212,45 @@ def rehome(
             if score >= params.report and plain > m.fit and (best is None or score > best.score):
                 best = Decision("report", None, r.story_id, score, moved_snippet=m.snippet_id)
     return best
+
+
+def take_back(
+    new: Features,
+    new_background: float,
+    report: ReportCandidate,
+    new_variants: tuple[tuple[float, str], ...],
+    weights: dict[str, float],
+    nearest: float,
+    params: Params,
+) -> Decision | None:
+    """The chosen report passes only through the new snippet's mutual nearest neighbour,
+    which does not belong there either: the pair leaves together, as in `rehome`.
+
+    A paragraph whose translations had not arrived joins the closest report there is
+    (the translations of the paragraph before it, at a cosine near the threshold with
+    the mutual bonus); its first translation then reaches that report through it alone.
+    The member goes when the pair passes the threshold, the new snippet's score to the
+    rest of the report does not, and the member does not fit its report (its name-free
+    mean to the rest is under the threshold and under its score to the new snippet). A
+    member of a report it belongs to fits it, so a report of translations keeps it.
+    """
+    if len(report.members) < 2:
+        return None
+    for m in report.members:
+        if m.fit == float("inf") or m.features.lang == new.lang or not mutual(m, nearest):
+            continue
+        plain = pair_score_without_names(new, new_background, m, params)
+        if m.fit >= params.report or plain <= m.fit:
+            return None
+        rest = ReportCandidate(
+            report.report_id, report.story_id, tuple(o for o in report.members if o is not m)
+        )
+        if report_score(new, new_background, rest, weights, params, nearest, new_variants) >= (
+            params.report
+        ):
+            return None
+        score = pair_score(new, new_background, m, weights, params, nearest)
+        if score < params.report:
+            return None
+        return Decision("report", None, report.story_id, score, moved_snippet=m.snippet_id)
+    return None

@@ -189,6 +189,51 @@ def test_a_translation_arriving_late_takes_its_original_out_of_a_report() -> Non
     assert rehome(b, BG, [same], 0.85, [], p) is None
 
 
+def test_a_report_that_passes_only_through_a_stray_member_gives_it_up() -> None:
+    """The next paragraph (es) joined the headline paragraph's report (it) before its own
+    translations came. Its German translation reaches that report only through it: the
+    two leave together. A report of real translations keeps a member that fits it."""
+    p = params(report=0.65, mutual_bonus=0.05, rehome=True)
+    headline, stray = feats("il titolo", "it"), feats("el párrafo siguiente", "es")
+    new = feats("der nächste Absatz", "de")
+    stray_fit = fit(stray, BG, [Member(0.62, BG, headline)], p)  # under the threshold
+
+    def report(stray_fit: float, other_cos: float) -> ReportCandidate:
+        return ReportCandidate(
+            10,
+            100,
+            (
+                Member(0.55 if other_cos < 0.7 else other_cos, BG, headline, snippet_id=2),
+                Member(0.86, BG, stray, nearest=0.62, snippet_id=1, fit=stray_fit),
+            ),
+        )
+
+    def neighbours(other_cos: float) -> list[Neighbour]:
+        return [nb(1, 10, 100, 0.86, stray), nb(2, 10, 100, other_cos, headline)]
+
+    # {headline, stray} on average passes for the newcomer (0.55 and 0.86 with the bonus)
+    assert report_score(new, BG, report(stray_fit, 0.55), {}, p, 0.86) >= 0.65
+    d = decide(new, BG, [], neighbours(0.55), [report(stray_fit, 0.55)], [], p)
+    assert (d.level, d.report_id, d.story_id, d.moved_snippet) == ("report", None, 100, 1)
+    # a member that fits its report stays, and the newcomer joins the report
+    kept = decide(new, BG, [], neighbours(0.55), [report(0.7, 0.55)], [], p)
+    assert (kept.level, kept.report_id, kept.moved_snippet) == ("report", 10, None)
+    # the newcomer resembles the rest of the report too: it joins, nothing moves
+    whole = decide(new, BG, [], neighbours(0.8), [report(stray_fit, 0.8)], [], p)
+    assert (whole.level, whole.report_id, whole.moved_snippet) == ("report", 10, None)
+    # without the switch the newcomer joins the report as it is
+    plain = decide(
+        new,
+        BG,
+        [],
+        neighbours(0.55),
+        [report(stray_fit, 0.55)],
+        [],
+        params(report=0.65, mutual_bonus=0.05),
+    )
+    assert (plain.level, plain.report_id) == ("report", 10)
+
+
 def test_background_fills_missing_neighbours_with_the_prior() -> None:
     assert background([0.9, 0.7], P) == pytest.approx((0.9 + 0.7 + 0.5 + 0.5) / 4)
     assert background([0.9, 0.8, 0.7, 0.6, 0.1], P) == pytest.approx(0.75)
