@@ -12,17 +12,17 @@ import numpy as np
 from engine.batch import BatchState
 from engine.feature_cache import FeatureCache
 from storage.base import WriterSession
-from stories.candidates import Copy, Member, Neighbour, ReportCandidate, StoryCandidate
+from stories.candidates import Copy, Member, Neighbour, ReportCandidate, StoryCandidate, Variant
 from stories.event_candidates import StoryView
 from stories.features import Features, features_of
 from stories.params import Params
 from stories.scoring import (
-    MUTUAL_TOLERANCE,
     background,
     can_reach_report,
     fit,
     holds_nearest,
     is_nearest,
+    mates_among_nearest,
 )
 from stories.vectors import unit
 
@@ -112,11 +112,11 @@ class Gatherer:
         return out[: self.knn]
 
     def reports(
-        self, vector: np.ndarray, neighbours: list[Neighbour], batch: BatchState, lang: str = ""
+        self, vector: np.ndarray, neighbours: list[Neighbour], batch: BatchState, lang: str
     ) -> list[ReportCandidate]:
         """The reports of the nearest neighbours, each with all its recent members; those
         whose members are too far to reach the report level (`can_reach_report`) are left out.
-        `lang`: the new snippet's (its members' variants are found only where they can count)."""
+        `lang`: the new snippet's (members' variants are found only where they can count)."""
         wanted = list(dict.fromkeys(n.report_id for n in neighbours))[: self.params.max_reports]
         if not wanted:
             return []
@@ -156,12 +156,12 @@ class Gatherer:
         feats.update({i: batch.by_id[i].features for i in ids if i in batch.by_id})
         knn = self.knn_of(ids, batch)
         bg = {i: background(knn[i].tolist(), self.params) for i in ids}
-        fits = {}
-        if self.params.rehome:
-            fits = self._fits(hopeful, nearest, cosines, vectors, bg, feats)
-        variants = {}
+        variants: dict[int, tuple[Variant, ...]] = {}
         if self.params.variant_relief:
             variants = self._variants(hopeful, vectors, knn, feats, lang)
+        fits = {}
+        if self.params.rehome:
+            fits = self._fits(hopeful, nearest, cosines, vectors, bg, feats, variants)
         return [
             ReportCandidate(
                 rid,
@@ -190,9 +190,11 @@ class Gatherer:
         vectors: dict[int, np.ndarray],
         bg: dict[int, float],
         feats: dict[int, Features],
+        variants: dict[int, tuple[Variant, ...]],
     ) -> dict[int, float]:
         """`scoring.fit` of the new snippet's nearest neighbour, when it shares a report:
-        the one member `assign.rehome` can move (a mutual pair needs the nearest)."""
+        the one member `assign.rehome` and `assign.take_back` can move (a mutual pair
+        needs the nearest)."""
         out = {}
         for members in hopeful.values():
             if len(members) < 2:
@@ -205,8 +207,12 @@ class Gatherer:
                 out[a] = fit(
                     feats[a],
                     bg[a],
-                    [Member(float(c), bg[o], feats[o]) for c, o in zip(sims, others, strict=True)],
+                    [
+                        Member(float(c), bg[o], feats[o], variants=variants.get(o, ()))
+                        for c, o in zip(sims, others, strict=True)
+                    ],
                     self.params,
+                    variants.get(a, ()),
                 )
         return out
 
@@ -217,32 +223,23 @@ class Gatherer:
         knn: dict[int, np.ndarray],
         feats: dict[int, Features],
         lang: str,
-    ) -> dict[int, tuple[tuple[float, str], ...]]:
-        """Each member's report mates among its nearest (`Member.variants`) in languages
-        other than its own and the new snippet's `lang` (only those count), for reports
-        with two such languages or more: the stored lists hold cosines only, so a mate is
-        found by its cosine."""
-        out: dict[int, tuple[tuple[float, str], ...]] = {}
-        tol = MUTUAL_TOLERANCE
+    ) -> dict[int, tuple[Variant, ...]]:
+        """`Member.variants` of the reports where a variant can be in a third language:
+        for the new snippet's pairs (two languages besides `lang`) or for re-homing's fit
+        of one member against the rest (three languages)."""
+        out: dict[int, tuple[Variant, ...]] = {}
+        k = self.params.background_k
         for members in hopeful.values():
             langs = [feats[i].lang for i in members]
-            if len(set(langs) - {lang}) < 2:
+            kinds = set(langs)
+            if len(kinds - {lang}) < 2 and len(kinds) < 3:
                 continue
             block = np.vstack([vectors[i] for i in members])
-            sims = (block @ block.T).tolist()
-            for a, i in enumerate(members):
-                near = [c for c in knn[i].tolist() if c == c]  # NaN: no neighbour
-                found = []
-                for b, c_ab in enumerate(sims[a]):
-                    if langs[b] == langs[a] or langs[b] == lang:  # never relieved
-                        continue
-                    for q, c in enumerate(near):
-                        if -tol <= c - c_ab <= tol:
-                            found.append((c, langs[b]))
-                            near[q] = float("nan")  # one neighbour, one mate
-                            break
-                if found:
-                    out[i] = tuple(found)
+            nearest = [
+                sorted((c for c in knn[i].tolist() if c == c), reverse=True)[:k] for i in members
+            ]
+            found = mates_among_nearest(members, langs, (block @ block.T).tolist(), nearest)
+            out.update((i, v) for i, v in zip(members, found, strict=True) if v)
         return out
 
     def copies(self, content_hash: str, batch: BatchState) -> list[Copy]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from stories.candidates import Copy, Neighbour, ReportCandidate, StoryCandidate
+from stories.candidates import Copy, Neighbour, ReportCandidate, StoryCandidate, Variant
 from stories.entities import rarity_weights
 from stories.event_candidates import candidate_rows
 from stories.features import Features
@@ -96,7 +96,7 @@ def decide(
     near = [n for n in neighbours if abs(n.features.published_at - new.published_at) <= window]
     weights: dict[str, float] | None = None
     best: Decision | None = None
-    chosen: tuple[ReportCandidate, tuple[tuple[float, str], ...]] | None = None
+    chosen: tuple[ReportCandidate, tuple[Variant, ...]] | None = None
     nearest = max((n.cosine for n in neighbours), default=float("inf"))
     crowd = heapq.nlargest(params.background_k, neighbours, key=lambda n: n.cosine)
     for r in reports:
@@ -105,7 +105,11 @@ def decide(
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
         if params.variant_relief:
-            mine = tuple((n.cosine, n.features.lang) for n in crowd if n.report_id == r.report_id)
+            mine = tuple(
+                (n.cosine, n.features.lang, n.snippet_id)
+                for n in crowd
+                if n.report_id == r.report_id
+            )
             reliefs = [variant_relief(new.lang, mine, m, params) for m in r.members]
         else:
             mine, reliefs = (), [0.0] * len(r.members)
@@ -218,7 +222,7 @@ def take_back(
     new: Features,
     new_background: float,
     report: ReportCandidate,
-    new_variants: tuple[tuple[float, str], ...],
+    new_variants: tuple[Variant, ...],
     weights: dict[str, float],
     nearest: float,
     params: Params,
@@ -230,27 +234,41 @@ def take_back(
     (the translations of the paragraph before it, at a cosine near the threshold with
     the mutual bonus); its first translation then reaches that report through it alone.
     The member goes when the pair passes the threshold, the new snippet's score to the
-    rest of the report does not, and the member does not fit its report (its name-free
-    mean to the rest is under the threshold and under its score to the new snippet). A
-    member of a report it belongs to fits it, so a report of translations keeps it.
+    rest of the report (without it) does not, and the member does not fit its report
+    (its name-free mean to the rest, `scoring.fit`, is under the threshold and under its
+    score to the new snippet). The pair's own evidence then outranks any other report
+    that passes: they are each other's nearest across languages.
     """
     if len(report.members) < 2:
         return None
+    window = params.window_seconds
     for m in report.members:
-        if m.fit == float("inf") or m.features.lang == new.lang or not mutual(m, nearest):
+        if (
+            m.fit == float("inf")
+            or m.features.lang == new.lang
+            or abs(m.features.published_at - new.published_at) > window
+            or not mutual(m, nearest)
+        ):
             continue
         plain = pair_score_without_names(new, new_background, m, params)
         if m.fit >= params.report or plain <= m.fit:
-            return None
+            continue
+        gone = m.snippet_id
         rest = ReportCandidate(
-            report.report_id, report.story_id, tuple(o for o in report.members if o is not m)
+            report.report_id,
+            report.story_id,
+            tuple(
+                replace(o, variants=tuple(v for v in o.variants if v[2] != gone))
+                for o in report.members
+                if o is not m
+            ),
         )
-        if report_score(new, new_background, rest, weights, params, nearest, new_variants) >= (
+        without = tuple(v for v in new_variants if v[2] != gone)
+        if report_score(new, new_background, rest, weights, params, nearest, without) >= (
             params.report
         ):
-            return None
+            continue
         score = pair_score(new, new_background, m, weights, params, nearest)
-        if score < params.report:
-            return None
-        return Decision("report", None, report.story_id, score, moved_snippet=m.snippet_id)
+        if score >= params.report:
+            return Decision("report", None, report.story_id, score, moved_snippet=gone)
     return None

@@ -32,6 +32,9 @@ class Neighbour:
     features: Features
 
 
+Variant = tuple[float, str, int]  # a report mate among one's nearest: cosine, language, id
+
+
 @dataclass(frozen=True)
 class Member:
     """A report member as seen from the new snippet."""
@@ -44,9 +47,10 @@ class Member:
     # Its mean name-free score to the rest of its report (`scoring.fit`); inf: alone or
     # not computed.
     fit: float = float("inf")
-    # The other members of its report among its `background_k` nearest: (cosine, language)
-    # each (`scoring.variant_relief`); empty where its report has one language.
-    variants: tuple[tuple[float, str], ...] = ()
+    # The members of its report in other languages among its `background_k` nearest
+    # (`scoring.variant_relief`); the engine fills it only where a third language can
+    # occur (`scoring.mates_among_nearest`).
+    variants: tuple[Variant, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from stories.candidates import Member, ReportCandidate
+from stories.candidates import Member, ReportCandidate, Variant
 from stories.entities import shared_name_evidence
 from stories.features import Features
 from stories.params import Params
@@ -63,30 +63,61 @@ def holds_nearest(member_cosines: Sequence[float], new_nearest: float) -> bool:
 
 def variant_relief(
     new_lang: str,
-    new_variants: Sequence[tuple[float, str]],
+    new_variants: Sequence[Variant],
     other: Member,
     params: Params,
 ) -> float:
-    """How much lower the two crowds of a cross-language pair sum without the report's
-    variants in other languages than the pair's two.
+    """How much lower the two crowds of a cross-language pair sum when the report's
+    variants in languages other than the pair's two count at the model's typical value.
 
     Margin scoring is the bitext-mining margin, which measures each side's crowd in the
     other side's language; over all languages, a report's translations in third
     languages fill both crowds (a passage whose six translations are stored sits at their
     cosines), and the more variants a report has, the harder it is for the next to join
-    it. Among each side's `background_k` nearest, such a variant counts at the model's
-    typical value instead of its cosine. `new_variants` are the report's members among the
-    new snippet's nearest, `other.variants` the other members among the member's. A
-    same-language pair keeps its whole crowd: there the crowd is what guards against near
-    paraphrases joining (docs/quality.md, experiment 23)."""
+    it. `new_variants` are the report's members among the new snippet's `background_k`
+    nearest, `other.variants` the other members among the member's. A same-language pair
+    keeps its whole crowd: there the crowd is what guards against near paraphrases
+    joining (docs/quality.md, experiment 23).
+    """
     lang = other.features.lang
-    if lang == new_lang:
+    if lang == new_lang or not params.variant_relief:
         return 0.0
     out = 0.0
-    for cosine, variant in (*new_variants, *other.variants):
+    for cosine, variant, _ in (*new_variants, *other.variants):
         if variant != lang and variant != new_lang:
             out += cosine - params.background
     return out / params.background_k
+
+
+def mates_among_nearest(
+    ids: Sequence[int],
+    langs: Sequence[str],
+    sims: Sequence[Sequence[float]],
+    nearest: Sequence[Sequence[float]],
+) -> list[tuple[Variant, ...]]:
+    """For each member of one report, its mates in other languages among its nearest.
+
+    `sims`: the members' cosines to each other; `nearest[a]`: the cosines of member a's
+    stored nearest neighbours (NaN-free). Storage keeps those cosines without the
+    neighbours' ids, so a mate is found by its cosine: the same dot product computed
+    twice (by the index, by numpy) differs by float rounding only, and each stored cosine
+    stands for one mate.
+    """
+    tol = MUTUAL_TOLERANCE
+    out = []
+    for a, near in enumerate(nearest):
+        free = list(near)
+        found: list[Variant] = []
+        for b, c_ab in enumerate(sims[a]):
+            if langs[b] == langs[a]:  # itself, or a mate never relieved against it
+                continue
+            for q, c in enumerate(free):
+                if -tol <= c - c_ab <= tol:
+                    found.append((c, langs[b], ids[b]))
+                    free[q] = float("nan")  # taken
+                    break
+        out.append(tuple(found))
+    return out
 
 
 def names_term(a: Features, b: Features, weights: dict[str, float], params: Params) -> float:
@@ -148,7 +179,7 @@ def report_score(
     weights: dict[str, float],
     params: Params,
     new_nearest: float = float("inf"),
-    new_variants: Sequence[tuple[float, str]] = (),
+    new_variants: Sequence[Variant] = (),
 ) -> float:
     """Average link over the report's members: a snippet must resemble the report as a
     whole, so a chain of look-alikes cannot grow one report without bound.
@@ -183,16 +214,29 @@ def can_reach_report(mean_cosine: float, params: Params, holds_nearest: bool = T
 
 
 def fit(
-    member: Features, member_background: float, others: Sequence[Member], params: Params
+    member: Features,
+    member_background: float,
+    others: Sequence[Member],
+    params: Params,
+    member_variants: Sequence[Variant] = (),
 ) -> float:
     """How well a report member fits the rest of its report: its mean pair score to the
-    others without names and the mutual bonus (what `assign.rehome` weighs a newcomer
-    against)."""
+    others without names and the mutual bonus (what `assign.rehome` and `assign.take_back`
+    weigh a newcomer against), with the report's variants relieved as for a newcomer
+    (`member_variants`: its mates among its nearest; a translation among translations
+    would otherwise seem not to fit for the crowd of its own report)."""
     if not others:
         return float("inf")
-    return sum(pair_score_without_names(member, member_background, o, params) for o in others) / (
-        len(others)
-    )
+    return sum(
+        pair_score_without_names(
+            member,
+            member_background,
+            o,
+            params,
+            relief=variant_relief(member.lang, member_variants, o, params),
+        )
+        for o in others
+    ) / len(others)
 
 
 # -- vectorised (batch) -----------------------------------------------------------------

@@ -221,6 +221,12 @@ def test_a_report_that_passes_only_through_a_stray_member_gives_it_up() -> None:
     # the newcomer resembles the rest of the report too: it joins, nothing moves
     whole = decide(new, BG, [], neighbours(0.8), [report(stray_fit, 0.8)], [], p)
     assert (whole.level, whole.report_id, whole.moved_snippet) == ("report", 10, None)
+    # nor is a member taken back across the time window
+    late = dataclasses.replace(new, published_at=4 * DAY)
+    assert (
+        decide(late, BG, [], neighbours(0.55), [report(stray_fit, 0.55)], [], p).moved_snippet
+        is None
+    )
     # without the switch the newcomer joins the report as it is
     plain = decide(
         new,
@@ -322,7 +328,9 @@ def _reference_report(
     for r in reports:
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
-        mine = [(n.cosine, n.features.lang) for n in crowd if n.report_id == r.report_id]
+        mine = [
+            (n.cosine, n.features.lang, n.snippet_id) for n in crowd if n.report_id == r.report_id
+        ]
         score = report_score(new, bg, r, weights, params, nearest, mine)
         if score >= params.report and (best is None or score > best[0]):
             best = (score, r.report_id)
@@ -368,6 +376,7 @@ def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
             margin_weight=float(rng.uniform(0, 1)),
             same_language_penalty=float(rng.uniform(0, 0.05)),
             mutual_bonus=float(rng.choice([0.0, rng.uniform(0, 0.2)])),
+            variant_relief=bool(rng.integers(0, 2)),
         )
         new = random_features()
         reports = []
@@ -380,7 +389,11 @@ def test_skipping_reports_that_cannot_pass_changes_no_decision() -> None:
                     random_features(),
                     float(rng.uniform(0.3, 0.99)),
                     variants=tuple(
-                        (float(rng.uniform(0.3, 0.95)), str(rng.choice(["en", "ru", "es"])))
+                        (
+                            float(rng.uniform(0.3, 0.95)),
+                            str(rng.choice(["en", "ru", "es"])),
+                            int(rng.integers(0, 50)),
+                        )
                         for _ in range(int(rng.integers(0, 3)))
                     ),
                 )

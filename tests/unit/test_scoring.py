@@ -15,6 +15,7 @@ from stories.scoring import (
     background,
     backgrounds,
     figures_term,
+    mates_among_nearest,
     nearest_of,
     pair_score,
     pair_score_without_names,
@@ -128,9 +129,9 @@ def test_variant_relief_is_the_same_in_both_forms(seed: int) -> None:
     batch = pair_scores(a, b, cos, bg, lang, params, nearest_of(order, valid), relief)
     k = params.background_k
 
-    def variants(x: int, report: int) -> tuple[tuple[float, str], ...]:
+    def variants(x: int, report: int) -> tuple[tuple[float, str, int], ...]:
         return tuple(
-            (float(c), features[y].lang)
+            (float(c), features[y].lang, int(y))
             for y, c in zip(order[x, :k], table_sims[x, :k], strict=True)
             if reports[y] == report and y != x
         )
@@ -164,17 +165,41 @@ def test_only_third_language_variants_leave_the_crowd() -> None:
     en = Features(lang="en", published_at=0.0)
     de = Features(lang="de", published_at=0.0)
     # a German member whose nearest hold its report's French, Italian and English variants
-    member = Member(0.8, 0.8, de, variants=((0.8, "fr"), (0.8, "it"), (0.8, "en")))
-    new_variants = ((0.8, "de"), (0.8, "fr"))  # the report's members among the new one's
+    member = Member(0.8, 0.8, de, variants=((0.8, "fr", 1), (0.8, "it", 2), (0.8, "en", 3)))
+    new_variants = ((0.8, "de", 4), (0.8, "fr", 1))  # the report's members among the new one's
     relief = variant_relief("en", new_variants, member, params)
     assert relief == pytest.approx((0.3 + 0.3 + 0.3) / params.background_k)  # fr, it, fr
     # English against English: a same-language pair keeps its whole crowd
-    assert variant_relief("en", new_variants, Member(0.8, 0.8, en, variants=()), params) == 0.0
+    assert variant_relief("en", new_variants, Member(0.8, 0.8, en), params) == 0.0
     # two languages only (a translation pair): nothing is relieved
-    assert (
-        variant_relief("en", ((0.8, "de"),), Member(0.8, 0.8, de, variants=((0.8, "en"),)), params)
-        == 0.0
-    )
+    pair = Member(0.8, 0.8, de, variants=((0.8, "en", 3),))
+    assert variant_relief("en", ((0.8, "de", 4),), pair, params) == 0.0
     crowded = pair_score_without_names(en, 0.8, member, params)
     relieved = pair_score_without_names(en, 0.8, member, params, relief=relief)
     assert relieved > crowded
+    # the switch turns the rule off wherever it is asked
+    off = Params(**{**params.as_dict(), "variant_relief": False})
+    assert variant_relief("en", new_variants, member, off) == 0.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mates_are_found_among_stored_cosines_as_by_their_ids(seed: int) -> None:
+    """Stored neighbour lists hold cosines, not ids: matching a report's mates by cosine
+    finds the same mates as matching by id would."""
+    vectors, sims, order, table_sims, features = _world(seed, n=120, k=4)
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        members = rng.choice(len(vectors), size=int(rng.integers(2, 7)), replace=False).tolist()
+        langs = [features[i].lang for i in members]
+        block = vectors[members] @ vectors[members].T
+        nearest = [table_sims[i].tolist() for i in members]
+        got = mates_among_nearest(members, langs, block.tolist(), nearest)
+        for a, i in enumerate(members):
+            want = {
+                (int(j), features[j].lang)
+                for j in order[i]
+                if j in members and features[j].lang != features[i].lang
+            }
+            assert {(v[2], v[1]) for v in got[a]} == want, (i, members)
+            for c, _, j in got[a]:
+                assert c == pytest.approx(float(sims[i, j]), abs=1e-5)
