@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from stories.candidates import Copy, Neighbour, ReportCandidate, StoryCandidate, Variant
+from stories.candidates import Copy, Member, Neighbour, ReportCandidate, StoryCandidate, Variant
 from stories.entities import rarity_weights
 from stories.event_candidates import candidate_rows
 from stories.features import Features
@@ -195,19 +195,13 @@ def rehome(
     than it resembles the rest of its report, the member leaves with the newcomer for
     a new report in the same story.
     """
-    window = params.window_seconds
     best: Decision | None = None
     weights: dict[str, float] | None = None  # `near`'s name rarity, only if a pair qualifies
     for r in reports:
         if len(r.members) < 2:
             continue
         for m in r.members:
-            if (
-                m.fit == float("inf")
-                or m.features.lang == new.lang
-                or abs(m.features.published_at - new.published_at) > window
-                or not mutual(m, nearest)
-            ):
+            if not _movable(m, new, nearest, params):
                 continue
             if weights is None:
                 weights = rarity_weights([new.names, *(n.features.names for n in near)])
@@ -241,14 +235,8 @@ def take_back(
     """
     if len(report.members) < 2:
         return None
-    window = params.window_seconds
     for m in report.members:
-        if (
-            m.fit == float("inf")
-            or m.features.lang == new.lang
-            or abs(m.features.published_at - new.published_at) > window
-            or not mutual(m, nearest)
-        ):
+        if not _movable(m, new, nearest, params):
             continue
         plain = pair_score_without_names(new, new_background, m, params)
         if m.fit >= params.report or plain <= m.fit:
@@ -272,3 +260,14 @@ def take_back(
         if score >= params.report:
             return Decision("report", None, report.story_id, score, moved_snippet=gone)
     return None
+
+
+def _movable(m: Member, new: Features, nearest: float, params: Params) -> bool:
+    """Whether a member could leave its report with the new snippet: the two are each
+    other's nearest across languages, within the window, and its fit was computed."""
+    return (
+        m.fit != float("inf")
+        and m.features.lang != new.lang
+        and abs(m.features.published_at - new.published_at) <= params.window_seconds
+        and mutual(m, nearest)
+    )
