@@ -250,8 +250,14 @@ class Gatherer:
             for e in reversed(batch.rows)
             if e.content_hash == content_hash
         ]
+        # as this batch left them: a stored copy may have been re-homed, its story merged
         out += [
-            Copy(r.id, r.report_id, r.story_id, r.published_at)
+            Copy(
+                r.id,
+                batch.moved.get(r.id, r.report_id),
+                batch.alias(r.story_id) if r.story_id in batch.merged else r.story_id,
+                r.published_at,
+            )
             for r in self.session.by_hash(content_hash)
         ]
         return out
