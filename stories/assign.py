@@ -22,6 +22,7 @@ from stories.features import Features
 from stories.params import Params
 from stories.scoring import (
     mutual,
+    names_term,
     pair_score,
     pair_score_without_names,
     report_score,
@@ -104,27 +105,34 @@ def decide(
             continue
         if not any(abs(m.features.published_at - new.published_at) <= window for m in r.members):
             continue
-        if params.variant_relief:
-            mine = tuple(
+        mine = (
+            tuple(
                 (n.cosine, n.features.lang, n.snippet_id)
                 for n in crowd
                 if n.report_id == r.report_id
             )
-            reliefs = [variant_relief(new.lang, mine, m, params) for m in r.members]
-        else:
-            mine, reliefs = (), [0.0] * len(r.members)
+            if params.variant_relief
+            else ()
+        )
         # Names add at most `name_weight` to each pair: a report that cannot pass, or cannot
         # beat the best so far (ties keep the earlier), even so is not name-scored.
         bases = [
-            pair_score_without_names(new, new_background, m, params, nearest, x)
-            for m, x in zip(r.members, reliefs, strict=True)
+            pair_score_without_names(
+                new, new_background, m, params, nearest, variant_relief(new.lang, mine, m, params)
+            )
+            for m in r.members
         ]
         ceiling = sum(bases) / len(bases) + max(params.name_weight, 0.0) + 1e-9  # rounding
         if ceiling < params.report or (best is not None and ceiling <= best.score):
             continue
         if weights is None:
             weights = rarity_weights([new.names, *(n.features.names for n in near)])
-        score = report_score(new, new_background, r, weights, params, nearest, mine)
+        # `report_score`, from the name-free parts already computed (`pair_score`'s sum)
+        scores = [
+            base + names_term(new, m.features, weights, params)
+            for base, m in zip(bases, r.members, strict=True)
+        ]
+        score = sum(scores) / len(scores)
         if score >= params.report and (best is None or score > best.score):
             best = Decision("report", r.report_id, r.story_id, score)
             chosen = (r, mine)
@@ -238,8 +246,9 @@ def take_back(
     for m in report.members:
         if not _movable(m, new, nearest, params):
             continue
-        plain = pair_score_without_names(new, new_background, m, params)
-        if m.fit >= params.report or plain <= m.fit:
+        if m.fit >= params.report:
+            continue
+        if pair_score_without_names(new, new_background, m, params) <= m.fit:
             continue
         gone = m.snippet_id
         rest = ReportCandidate(
