@@ -27,6 +27,7 @@ COPY stories ./stories
 COPY storage ./storage
 COPY language ./language
 COPY childproc ./childproc
+COPY filetrust ./filetrust
 COPY evaluation ./evaluation
 COPY storyline_client ./storyline_client
 RUN pip install --constraint /app/constraints.txt . \

@@ -83,7 +83,7 @@ eval: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app engine embeddings index stories storage language evaluation childproc storyline_client
+	$(BIN)/mypy app engine embeddings index stories storage language evaluation childproc filetrust storyline_client
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

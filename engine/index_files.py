@@ -73,7 +73,9 @@ class IndexFiles:
 
     def _load(self, model: str, dim: int) -> VectorIndex | None:
         ahead = startup.take("index", self.path)
-        index, meta = ahead.result() if ahead is not None else load_index(self.path)
+        index, meta = (
+            ahead.result() if ahead is not None else load_index(self.path, trust_mark=True)
+        )
         watermark = int(meta.get("watermark", -1))
         changes = int(meta.get("changes", 0))
         fits = meta.get("model") == model and index.dim == dim

@@ -93,7 +93,7 @@ class Service:
         except sqlite3.DatabaseError:  # damage met before the check finished: say it clearly
             integrity.result()
             raise
-        integrity.result()
+        log.info("database %s: %s", config.db_path, integrity.result())
         warm.result()
         self.current = Current(self._generation(self._model, self.params_for(identity), index))
         self.reader = StoryReader(self.repo)

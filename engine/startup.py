@@ -69,7 +69,7 @@ def begin(db_path: Path, index_path: Path) -> None:
     if db_path.exists():
         _start("database", db_path, lambda: check_database(db_path))
     if index_path.exists():
-        _start("index", index_path, lambda: load_index(index_path))
+        _start("index", index_path, lambda: load_index(index_path, trust_mark=True))
 
 
 def take(step: str, path: Path) -> Background[Any] | None:

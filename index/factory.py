@@ -92,14 +92,15 @@ def rebuild(
     return index
 
 
-def load_index(path: Path) -> tuple[VectorIndex, dict[str, Any]]:
-    """Load a saved index; returns (index, caller meta).
+def load_index(path: Path, trust_mark: bool = False) -> tuple[VectorIndex, dict[str, Any]]:
+    """Load a saved index; returns (index, caller meta). `trust_mark`: see
+    `read_index_file` (the service's start-up; `storyline check` always hashes).
 
     Raises FileNotFoundError if absent and IndexCorruptError for anything
     else that makes the file untrustworthy, so the caller can rebuild.
     """
     path = Path(path)
-    header, payload = read_index_file(path)
+    header, payload = read_index_file(path, trust_mark)
     loaders: dict[str, Callable[[faiss.Index, dict[str, Any]], VectorIndex]] = {
         FlatIndex.kind: FlatIndex.from_faiss,
         HNSWIndex.kind: HNSWIndex.from_faiss,

@@ -20,13 +20,14 @@ def open_repository(path: Path, dim: int | None = None, *, check: bool = True) -
     return SQLiteRepository(path, dim, check=check)
 
 
-def check_database(path: Path) -> None:
+def check_database(path: Path) -> str:
     """The start-up check of the database file at `path` without opening a repository
-    (`storyline serve` begins it before the service: `engine.startup`): skipped once
-    after a clean stop, StorageCorruptError when the file is damaged."""
+    (`storyline serve` begins it before the service: `engine.startup`): skipped once after
+    a clean stop, and after a service killed on this boot (the answer says which);
+    StorageCorruptError when the file is damaged."""
     from storage.sqlite.schema import integrity
 
-    integrity(path, trust_clean_close=True)
+    return integrity(path, trust_clean_close=True)
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from storage.sqlite.generations import GenerationStore
 from storage.sqlite.jobs import JobStore
 from storage.sqlite.reads import Reads
 from storage.sqlite.schema import (
+    clear_in_use,
     connect,
     corrupt,
     integrity,
@@ -47,11 +48,13 @@ class SQLiteRepository(Reads):
         if check:
             self.check_integrity()
 
-    def check_integrity(self, trust_clean_close: bool = False) -> None:
-        """`trust_clean_close`: skip the check (it reads the whole file: 4.7 s at a
-        million snippets) when the last close was clean and the file is unchanged since;
-        after a crash, or a file changed outside, it runs."""
-        integrity(self.path, trust_clean_close)
+    def check_integrity(self, trust_clean_close: bool = False) -> str:
+        """`trust_clean_close` (the service's start): skip the check (it reads the whole
+        file: 4.7 s at a million snippets) when the last close was clean and the file is
+        unchanged since, or when the last service on this file was killed on this boot of
+        the machine; after a machine crash, a copied or restored file, or a file changed
+        outside after a clean close, it runs."""
+        return integrity(self.path, trust_clean_close)
 
     def set_dim(self, dim: int) -> None:
         """Vectors change size when the re-index moves to another model."""
@@ -78,6 +81,7 @@ class SQLiteRepository(Reads):
             self.writer.checkpoint("PASSIVE")
             folded = self.writer.folded
         self.writer.conn.close()
+        clear_in_use(self.path)  # closed, not killed: only the clean-close mark may vouch now
         if folded:
             mark_closed(self.path)
 

@@ -8,6 +8,7 @@ import sqlite3
 from importlib.resources import files
 from pathlib import Path
 
+import filetrust
 from storage.errors import StorageCorruptError
 
 
@@ -80,12 +81,45 @@ def closed_cleanly(path: Path) -> bool:
     return recorded is not None and recorded == _db_state(path)
 
 
-def integrity(path: Path, trust_clean_close: bool) -> None:
+def _in_use_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".in-use")
+
+
+def mark_in_use(path: Path) -> None:
+    """After the start-up check passed (or was rightly skipped): this file, on this boot
+    of the machine, is sound and open in a service."""
+    filetrust.vouch(path, _in_use_marker(path), exact=False)
+
+
+def clear_in_use(path: Path) -> None:
+    filetrust.withdraw(_in_use_marker(path))
+
+
+def killed_on_this_boot(path: Path) -> bool:
+    """True when a service had this very file open on this boot of the machine and
+    stopped without closing it: the process was killed, the machine was not. SQLite's
+    WAL commits are atomic against the death of a process, so the file is as sound as
+    the check before that start found it (`filetrust`)."""
+    return filetrust.vouched(path, _in_use_marker(path), exact=False)
+
+
+def integrity(path: Path, trust_clean_close: bool) -> str:
     """`check_integrity`, skipped when the last close was clean and the file is as it
-    left it (`trust_clean_close`; the mark is consumed)."""
-    if trust_clean_close and closed_cleanly(path):
-        return
-    check_integrity(path)
+    left it (the mark is consumed), or when the last service on it was killed on this
+    boot of the machine (`killed_on_this_boot`): `trust_clean_close`, the service's
+    start-up, which then marks the file in use. Says which it was, for the log."""
+    if not trust_clean_close:
+        check_integrity(path)
+        return "checked"
+    if closed_cleanly(path):
+        how = "check skipped: closed cleanly and unchanged since"
+    elif killed_on_this_boot(path):
+        how = "check skipped: its last service was killed and the machine did not restart"
+    else:
+        check_integrity(path)
+        how = "checked"
+    mark_in_use(path)
+    return how
 
 
 def check_integrity(path: Path) -> None:

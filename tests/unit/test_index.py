@@ -223,6 +223,11 @@ def test_hnsw_save_keeps_parameters(tmp_path: Path) -> None:
     assert (loaded.ef_search, loaded._m, loaded._ef_construction) == (33, 12, 40)
 
 
+def left_beside(folder: Path) -> list[str]:
+    """The files in `folder` but the marks a save leaves (`<file>.verified`)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".verified"))
+
+
 def saved_file(tmp_path: Path, kind: str = "flat") -> Path:
     index = make(kind)
     rng = np.random.default_rng(10)
@@ -264,6 +269,48 @@ def test_trailing_garbage_and_foreign_file_raise_corrupt(tmp_path: Path) -> None
         load_index(path)
 
 
+def test_a_trusted_start_skips_the_hash_of_a_file_this_boot_wrote_and_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's start skips the payload hash (1.3 s at a million vectors) for the
+    file its own save wrote on this boot of the machine; a copy, a file changed since, a
+    new boot, or a reader that does not trust marks (`storyline check`) hashes it. A
+    damaged payload that keeps the file's size and time shows both sides of that."""
+    import shutil
+
+    import filetrust
+    from index.fileformat import verified_mark
+
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
+    path = saved_file(tmp_path)
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-8] ^= 0x10  # a vector's byte: FAISS still parses it
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert len(load_index(path, trust_mark=True)[0]) == 100  # vouched for: not hashed
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(path)  # no trust: hashed
+    copy = tmp_path / "copy.idx"
+    shutil.copy2(path, copy)
+    shutil.copy(verified_mark(path), verified_mark(copy))
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(copy, trust_mark=True)  # another inode
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-2")
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(path, trust_mark=True)  # the machine restarted since
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
+    path.write_bytes(bytes(data))  # written in place again, at another time (file times
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))  # tick in jiffies)
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(path, trust_mark=True)
+    (tmp_path / "good").mkdir()
+    good = saved_file(tmp_path / "good")
+    verified_mark(good).unlink()  # as after a file restored from elsewhere
+    load_index(good, trust_mark=True)  # hashed, and then vouched for
+    assert filetrust.vouched(good, verified_mark(good), exact=True)
+
+
 def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_index(tmp_path / "nope.idx")
@@ -273,7 +320,7 @@ def test_save_leaves_no_temp_files(tmp_path: Path) -> None:
     path = saved_file(tmp_path)
     index, _ = load_index(path)
     index.save(path, {"model": "m2"})
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert left_beside(tmp_path) == [path.name]
     assert load_index(path)[1] == {"model": "m2"}
 
 
@@ -291,7 +338,7 @@ def test_failed_save_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.Mon
         index.save(path, {"model": "new"})
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert left_beside(tmp_path) == [path.name]
     old, meta = load_index(path)
     assert meta == {"model": "m"} and len(old) == 100
 
@@ -303,7 +350,7 @@ def test_non_json_meta_rejected_before_writing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="JSON"):
         index.save(path, {"when": object()})
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert left_beside(tmp_path) == [path.name]
 
 
 # --- HNSW quality and maintenance --------------------------------------------------

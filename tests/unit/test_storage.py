@@ -156,3 +156,75 @@ def test_a_clean_close_lets_the_next_start_skip_the_whole_file_check(tmp_path: P
         fh.seek(0, 2)
         fh.write(b"\0" * 10)
     assert not closed_cleanly(path)
+
+
+def test_a_service_killed_on_this_boot_skips_the_check_a_machine_crash_or_a_copy_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed process cannot tear a WAL commit (the kernel keeps what it wrote), so the
+    start after it trusts the file as the check before found it; a new boot of the
+    machine, a copied or restored file, or a clean close followed by a change outside
+    gets the whole-file check again."""
+    import shutil
+
+    import filetrust
+    from storage.sqlite import schema
+
+    checked: list[Path] = []
+    real_check = schema.check_integrity
+    monkeypatch.setattr(schema, "check_integrity", lambda p: checked.append(p) or real_check(p))
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
+    path = tmp_path / "s.db"
+
+    said: list[str] = []
+
+    def start(p: Path = path) -> SQLiteRepository:
+        repo = SQLiteRepository(p, 4, check=False)
+        said.append(repo.check_integrity(trust_clean_close=True))
+        return repo
+
+    killed = start()  # a first start checks
+    killed.writer.set_meta("model", "m")
+    assert checked == [path]
+    start()  # the first was killed (never closed), on this boot: no check
+    assert checked == [path]
+    assert said == [
+        "checked",
+        "check skipped: its last service was killed and the machine did not restart",
+    ]
+    copy = tmp_path / "copy.db"
+    shutil.copy(path, copy)
+    shutil.copy(schema._in_use_marker(path), schema._in_use_marker(copy))
+    start(copy)  # the mark came along, the inode did not
+    assert checked == [path, copy]
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-2")
+    start()  # the machine restarted since
+    assert checked == [path, copy, path]
+    start().close()  # a clean close takes the in-use mark away ...
+    with path.open("r+b") as fh:  # ... and a change outside after it is checked
+        fh.seek(0, 2)
+        fh.write(b"\0" * 10)
+    start()
+    assert checked == [path, copy, path, path]
+    monkeypatch.setattr(filetrust, "boot_id", lambda: None)  # no boot id: no trust
+    start()
+    assert checked == [path, copy, path, path, path]
+
+
+def test_a_killed_service_over_a_file_damaged_since_a_reboot_fails_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import filetrust
+
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
+    path = tmp_path / "s.db"
+    repo = SQLiteRepository(path, 4, check=False)
+    repo.check_integrity(trust_clean_close=True)
+    repo.writer.set_meta("model", "m")
+    repo.writer.checkpoint("PASSIVE")  # into the main file, where the damage goes
+    with path.open("r+b") as fh:  # a page torn by a power loss
+        fh.seek(0)
+        fh.write(b"\xff" * 100)
+    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-2")
+    with pytest.raises(StorageCorruptError, match="s.db"):
+        SQLiteRepository(path, 4, check=False).check_integrity(trust_clean_close=True)
