@@ -17,6 +17,7 @@ import numpy as np
 from engine.recompute import recompute_story
 from index import IndexCorruptError
 from index.factory import read_faiss_payload
+from index.fileformat import distrust as distrust_index
 from index.fileformat import read_index_file
 from index.untyped import faiss
 from storage import open_repository
@@ -78,6 +79,7 @@ def _check_index(repo: Repository, path: Path, report: CheckReport) -> None:
         header, payload = read_index_file(path)
         raw = read_faiss_payload(payload)
     except (IndexCorruptError, RuntimeError) as exc:
+        distrust_index(path)  # the next start hashes it again, and rebuilds it
         report.index_status, report.index_detail = "corrupt", f"{exc}"
         return
     ids = faiss.vector_to_array(raw.id_map).astype(np.int64) if hasattr(raw, "id_map") else None

@@ -92,8 +92,13 @@ class Service:
             index = self._open_storage()
         except sqlite3.DatabaseError:  # damage met before the check finished: say it clearly
             integrity.result()
+            # the check was skipped (the file was trusted) or passed: no mark may skip it
+            # again, and it runs now, so that the error names the file and what to do
+            self.repo.distrust()
+            self.repo.check_integrity()
             raise
         log.info("database %s: %s", config.db_path, integrity.result())
+        self.repo.hold_marks()
         warm.result()
         self.current = Current(self._generation(self._model, self.params_for(identity), index))
         self.reader = StoryReader(self.repo)

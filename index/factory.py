@@ -15,7 +15,7 @@ import numpy as np
 from index._arrays import as_ids, as_vectors
 from index.base import VectorIndex
 from index.errors import IndexCorruptError
-from index.fileformat import read_index_file
+from index.fileformat import distrust, read_index_file
 from index.flat import FlatIndex
 from index.hnsw import HNSWIndex
 from index.untyped import faiss
@@ -100,6 +100,14 @@ def load_index(path: Path, trust_mark: bool = False) -> tuple[VectorIndex, dict[
     else that makes the file untrustworthy, so the caller can rebuild.
     """
     path = Path(path)
+    try:
+        return _load(path, trust_mark)
+    except IndexCorruptError:
+        distrust(path)  # a file that parsed wrong is hashed again at the next start
+        raise
+
+
+def _load(path: Path, trust_mark: bool) -> tuple[VectorIndex, dict[str, Any]]:
     header, payload = read_index_file(path, trust_mark)
     loaders: dict[str, Callable[[faiss.Index, dict[str, Any]], VectorIndex]] = {
         FlatIndex.kind: FlatIndex.from_faiss,

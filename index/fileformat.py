@@ -1,8 +1,9 @@
 """On-disk format for saved indexes, and the atomic write that produces it.
 
 One file holds both the JSON header and the FAISS bytes so a single
-``os.replace`` swaps them together; there is no sidecar that could disagree
-with the data after a crash.
+``os.replace`` swaps them together; the one sidecar (``<file>.verified``, below)
+names the file's identity, so it can fail to vouch for the data but never vouch
+for other data.
 
 Layout (all integers big-endian)::
 
@@ -14,11 +15,11 @@ Layout (all integers big-endian)::
     payload      header["payload_bytes"] bytes of faiss.serialize_index output
 
 The header JSON carries ``payload_sha256`` so truncation or bit rot anywhere
-in the file is detected before FAISS ever sees the bytes. A reader that trusts
-marks (the service's start-up) skips that hash for a file this machine wrote or
-verified since it booted, unchanged since (``<file>.verified``, `filetrust`: 1.3 s
-of a restart at a million vectors); the mark names the file's inode, size and
-modification time, so it cannot vouch for another file.
+in the file is detected before FAISS ever sees the bytes, whenever the hash runs:
+a reader that trusts marks (the service's start-up) skips it for a file this
+machine wrote or verified since it booted, unchanged since (``<file>.verified``,
+`filetrust`: 1.3 s of a restart at a million vectors). Damage found removes the
+mark.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def write_index_file(path: Path, header: dict[str, Any], payload: np.ndarray) ->
             tmp.unlink()
         raise
     _fsync_directory(directory)
-    filetrust.vouch(path, verified_mark(path), exact=True)  # its hash is of what was written
+    filetrust.vouch(path, verified_mark(path))  # its hash is of what was written
 
 
 def verified_mark(path: Path) -> Path:
@@ -115,18 +116,24 @@ def _fsync_directory(directory: Path) -> None:
         os.close(dir_fd)
 
 
-def _mapped(path: Path) -> memoryview:
+def _mapped(path: Path) -> tuple[memoryview, os.stat_result]:
     """The file's bytes, mapped rather than read: at a million vectors a read copied 2.3 GB
     (1.5 s of a restart) only for the checksum and FAISS's parse to walk them again. The
-    map lives as long as a view of it (the payload array) does; an empty file maps to b""."""
+    map lives as long as a view of it (the payload array) does; an empty file maps to b"".
+    With the stat of the very file mapped (marks name it, not whatever the path is now)."""
     with path.open("rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
-            return memoryview(b"")
-        mapped = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
+        st = os.fstat(fh.fileno())
+        if st.st_size == 0:
+            return memoryview(b""), st
+        mapped = mmap.mmap(fh.fileno(), st.st_size, access=mmap.ACCESS_READ)
     if hasattr(mapped, "madvise"):
         mapped.madvise(mmap.MADV_SEQUENTIAL)
-    return memoryview(mapped)
+    return memoryview(mapped), st
+
+
+def distrust(path: Path) -> None:
+    """Damage met: no mark may let a later start skip the hash."""
+    filetrust.withdraw(verified_mark(path))
 
 
 def read_index_file(path: Path, trust_mark: bool = False) -> tuple[dict[str, Any], np.ndarray]:
@@ -137,7 +144,15 @@ def read_index_file(path: Path, trust_mark: bool = False) -> tuple[dict[str, Any
     Raises FileNotFoundError if absent and IndexCorruptError for any damage.
     """
     path = Path(path)
-    raw = _mapped(path)
+    try:
+        return _read(path, trust_mark)
+    except IndexCorruptError:
+        distrust(path)
+        raise
+
+
+def _read(path: Path, trust_mark: bool) -> tuple[dict[str, Any], np.ndarray]:
+    raw, st = _mapped(path)
     if len(raw) < _PREFIX.size:
         raise IndexCorruptError(path, f"file is only {len(raw)} bytes, too short for a header")
     magic, version, header_len, header_hash = _PREFIX.unpack_from(raw, 0)
@@ -166,10 +181,10 @@ def read_index_file(path: Path, trust_mark: bool = False) -> tuple[dict[str, Any
     if available > payload_len:
         raise IndexCorruptError(path, f"{available - payload_len} unexpected trailing bytes")
     payload = np.frombuffer(raw, dtype=np.uint8, offset=end)
-    if trust_mark and filetrust.vouched(path, verified_mark(path), exact=True):
+    if trust_mark and filetrust.vouched(path, verified_mark(path), st):
         return header, payload
     if hashlib.sha256(payload.data).hexdigest() != payload_hash:
         raise IndexCorruptError(path, "payload checksum mismatch")
     if trust_mark:
-        filetrust.vouch(path, verified_mark(path), exact=True)
+        filetrust.vouch(path, verified_mark(path), st)
     return header, payload

@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -321,4 +322,7 @@ def _close_shared() -> None:
 
 if __name__ == "__main__":
     group = sys.argv[1]
-    serve(None if group == "all" else group, sys.argv[2:], sys.stdin, sys.stdout)
+    try:
+        serve(None if group == "all" else group, sys.argv[2:], sys.stdin, sys.stdout)
+    except BrokenPipeError:  # the parent died (a SIGKILL): nobody to answer, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the docs' recipe)

@@ -23,7 +23,7 @@ def open_repository(path: Path, dim: int | None = None, *, check: bool = True) -
 def check_database(path: Path) -> str:
     """The start-up check of the database file at `path` without opening a repository
     (`storyline serve` begins it before the service: `engine.startup`): skipped once after
-    a clean stop, and after a service killed on this boot (the answer says which);
+    a clean stop, and after a service not closed on this boot (the answer says which);
     StorageCorruptError when the file is damaged."""
     from storage.sqlite.schema import integrity
 

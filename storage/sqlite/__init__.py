@@ -8,9 +8,11 @@ PostgreSQL shares) so that another backend can take its place behind
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
+import filetrust
 from storage.sqlite.consistency import needs_repair, problems, repair_rows
 from storage.sqlite.corrections import CorrectionStore
 from storage.sqlite.generations import GenerationStore
@@ -20,8 +22,10 @@ from storage.sqlite.schema import (
     clear_in_use,
     connect,
     corrupt,
+    distrust,
     integrity,
     mark_closed,
+    mark_in_use,
     migrate,
 )
 from storage.sqlite.session import SQLiteSession
@@ -40,7 +44,9 @@ class SQLiteRepository(Reads):
             conn = connect(path)
             migrate(conn)
         except sqlite3.DatabaseError as exc:
+            distrust(path)
             raise corrupt(path, exc) from exc
+        self._marks: list[int] | None = None  # the file as last marked, while holding them
         self.writer = SQLiteSession(conn)
         self.corrections = CorrectionStore(self.writer, dim)
         self.generations = GenerationStore(self.writer, self)
@@ -51,10 +57,34 @@ class SQLiteRepository(Reads):
     def check_integrity(self, trust_clean_close: bool = False) -> str:
         """`trust_clean_close` (the service's start): skip the check (it reads the whole
         file: 4.7 s at a million snippets) when the last close was clean and the file is
-        unchanged since, or when the last service on this file was killed on this boot of
-        the machine; after a machine crash, a copied or restored file, or a file changed
-        outside after a clean close, it runs."""
+        unchanged since, or when the last service on this file, as it is now, was not
+        closed on this boot of the machine; after a machine crash, or a file copied or
+        restored over it, it runs. Damage found removes every mark."""
         return integrity(self.path, trust_clean_close)
+
+    def distrust(self) -> None:
+        """Damage met elsewhere: no mark may let a later start skip the check."""
+        distrust(self.path)
+
+    def hold_marks(self) -> None:
+        """This repository is the service's, which holds the data folder's lock: it keeps
+        the in-use mark current while it writes, and at its close removes it and, when
+        the close folded the WAL, writes the clean-close mark. Others (read commands
+        beside a live service) leave the marks alone."""
+        self._marks = filetrust.identity(os.stat(self.path))
+        mark_in_use(self.path)
+        self.writer.after_write = self._mark_changes
+
+    def _mark_changes(self) -> None:
+        """After a write: a checkpoint that changed the main file is marked again (a kill
+        before that only makes the next start check)."""
+        try:
+            now = filetrust.identity(os.stat(self.path))
+        except OSError:
+            return
+        if now != self._marks:
+            self._marks = now
+            mark_in_use(self.path)
 
     def set_dim(self, dim: int) -> None:
         """Vectors change size when the re-index moves to another model."""
@@ -81,9 +111,11 @@ class SQLiteRepository(Reads):
             self.writer.checkpoint("PASSIVE")
             folded = self.writer.folded
         self.writer.conn.close()
-        clear_in_use(self.path)  # closed, not killed: only the clean-close mark may vouch now
-        if folded:
-            mark_closed(self.path)
+        if self._marks is not None:
+            self.writer.after_write = None
+            clear_in_use(self.path)  # closed, not killed: only the clean-close mark vouches
+            if folded:
+                mark_closed(self.path)
 
 
 __all__ = ["SQLiteRepository"]

@@ -86,40 +86,49 @@ def _in_use_marker(path: Path) -> Path:
 
 
 def mark_in_use(path: Path) -> None:
-    """After the start-up check passed (or was rightly skipped): this file, on this boot
-    of the machine, is sound and open in a service."""
-    filetrust.vouch(path, _in_use_marker(path), exact=False)
+    """The file as it is now, sound (checked, or rightly trusted) and open in a service,
+    on this boot of the machine; the service marks it again after each change to the
+    main file (`SQLiteRepository.hold_marks`: in WAL mode only checkpoints write it)."""
+    filetrust.vouch(path, _in_use_marker(path))
 
 
 def clear_in_use(path: Path) -> None:
     filetrust.withdraw(_in_use_marker(path))
 
 
-def killed_on_this_boot(path: Path) -> bool:
-    """True when a service had this very file open on this boot of the machine and
-    stopped without closing it: the process was killed, the machine was not. SQLite's
-    WAL commits are atomic against the death of a process, so the file is as sound as
-    the check before that start found it (`filetrust`)."""
-    return filetrust.vouched(path, _in_use_marker(path), exact=False)
+def not_closed_on_this_boot(path: Path) -> bool:
+    """True when a service had this very file open on this boot of the machine, as it is
+    now, and did not close it: it was killed (or is still running: the data folder's lock
+    refuses a second), the machine was not. SQLite's WAL commits are atomic against the
+    death of a process, so the file is as sound as the check before that start found it
+    (`filetrust`). A file copied over it since has another size or time."""
+    return filetrust.vouched(path, _in_use_marker(path))
 
 
 def integrity(path: Path, trust_clean_close: bool) -> str:
     """`check_integrity`, skipped when the last close was clean and the file is as it
-    left it (the mark is consumed), or when the last service on it was killed on this
-    boot of the machine (`killed_on_this_boot`): `trust_clean_close`, the service's
+    left it (the mark is consumed), or when the last service on it was not closed on this
+    boot of the machine (`not_closed_on_this_boot`): `trust_clean_close`, the service's
     start-up, which then marks the file in use. Says which it was, for the log."""
     if not trust_clean_close:
         check_integrity(path)
         return "checked"
     if closed_cleanly(path):
         how = "check skipped: closed cleanly and unchanged since"
-    elif killed_on_this_boot(path):
-        how = "check skipped: its last service was killed and the machine did not restart"
+    elif not_closed_on_this_boot(path):
+        how = "check skipped: its last service was not closed and the machine did not restart"
     else:
         check_integrity(path)
         how = "checked"
     mark_in_use(path)
     return how
+
+
+def distrust(path: Path) -> None:
+    """Damage met: no mark may let a later start skip the check."""
+    clear_in_use(path)
+    with contextlib.suppress(OSError):
+        _clean_marker(path).unlink()
 
 
 def check_integrity(path: Path) -> None:
@@ -132,8 +141,10 @@ def check_integrity(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        distrust(path)
         raise corrupt(path, exc) from exc
     if integrity != "ok":
+        distrust(path)
         raise StorageCorruptError(
             f"database {path} failed its integrity check ({integrity}); restore it "
             "from a backup or move it away to start empty"

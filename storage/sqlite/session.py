@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -37,6 +37,13 @@ class SQLiteSession:
         # threads write their progress through it too.
         self.lock = threading.RLock()
         self.folded = False  # the last checkpoint put every WAL frame in the main file
+        # Called after each commit and checkpoint (one may have written the main file), with
+        # `lock` held: the service keeps its in-use mark current (`SQLiteRepository.hold_marks`).
+        self.after_write: Callable[[], None] | None = None
+
+    def _written(self) -> None:
+        if self.after_write is not None:
+            self.after_write()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -53,10 +60,13 @@ class SQLiteSession:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
+            self._written()
 
     def set_meta(self, key: str, value: str) -> None:
         with self.lock:
             set_meta(self.conn, key, value)
+            if not self.conn.in_transaction:
+                self._written()
 
     def checkpoint(self, mode: str = "PASSIVE") -> int:
         """Fold the WAL into the main file; the number of busy readers that kept part of it
@@ -64,6 +74,7 @@ class SQLiteSession:
         assert mode in ("PASSIVE", "TRUNCATE")
         with self.lock:
             busy, log, done = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            self._written()
         self.folded = busy == 0 and log == done  # every WAL frame is in the main file
         return int(busy)
 

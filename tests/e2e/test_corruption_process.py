@@ -77,3 +77,37 @@ def test_check_command_on_a_healthy_folder(clean_folder: tuple[Path, int], tmp_p
     damage_index(data / "vectors.faiss", "bit_flip")
     out = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "corrupt" in out.stdout, out
+
+
+def test_a_killed_service_restarts_without_the_check_a_backup_copied_over_it_is_checked(
+    clean_folder: tuple[Path, int], tmp_path: Path
+) -> None:
+    """The start after a SIGKILL on a machine that kept running skips SQLite's whole-file
+    check (the process cannot have torn a commit) and says so; a backup copied over the
+    database after the kill, as docs/operations.md says to restore one, is checked."""
+    import shutil
+
+    data = copy_folder(clean_folder[0], tmp_path / "data")
+    backup = tmp_path / "backup.db"
+    shutil.copy(data / "storyline.db", backup)
+    db = data / "storyline.db"
+    body = {"title": "Test", "text": "Una prueba de reinicio tras un cierre forzado.", "lang": "es"}
+    with ServerProcess(data, {"STORYLINE_LOG_LEVEL": "info"}) as server:
+        server.start()
+        server.wait_ready()
+        assert httpx.post(f"{server.url}/v1/snippets", json=body, timeout=60).status_code == 201
+        server.kill()
+        server.start()
+        server.wait_ready()
+        skipped = f"database {db}: check skipped: its last service was not closed"
+        assert skipped in server.log_tail(200_000).rsplit("--- start", 1)[-1]
+        server.kill()
+        for leftover in ("storyline.db-wal", "storyline.db-shm"):  # the old file's WAL
+            (data / leftover).unlink(missing_ok=True)
+        shutil.copyfile(backup, db)  # in place: the same inode, another time
+        server.start()
+        ready = server.wait_ready()
+        last = server.log_tail(200_000).rsplit("--- start", 1)[-1]  # this start's lines
+        assert f"database {db}: checked" in last and skipped not in last, last[-3000:]
+        assert ready["index_size"] >= clean_folder[1]
+        assert server.stop() in (0, -15)

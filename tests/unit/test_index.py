@@ -274,8 +274,9 @@ def test_a_trusted_start_skips_the_hash_of_a_file_this_boot_wrote_and_no_other(
 ) -> None:
     """The service's start skips the payload hash (1.3 s at a million vectors) for the
     file its own save wrote on this boot of the machine; a copy, a file changed since, a
-    new boot, or a reader that does not trust marks (`storyline check`) hashes it. A
-    damaged payload that keeps the file's size and time shows both sides of that."""
+    new boot, or a reader that does not trust marks (`storyline check`) hashes it, and
+    damage found removes the mark. A damaged id that keeps the file's size and time, and
+    that FAISS still parses, shows both sides of that."""
     import shutil
 
     import filetrust
@@ -285,12 +286,10 @@ def test_a_trusted_start_skips_the_hash_of_a_file_this_boot_wrote_and_no_other(
     path = saved_file(tmp_path)
     st = path.stat()
     data = bytearray(path.read_bytes())
-    data[-8] ^= 0x10  # a vector's byte: FAISS still parses it
+    data[-8] ^= 0x10  # a byte of the id map
     path.write_bytes(bytes(data))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert len(load_index(path, trust_mark=True)[0]) == 100  # vouched for: not hashed
-    with pytest.raises(IndexCorruptError, match="checksum"):
-        load_index(path)  # no trust: hashed
     copy = tmp_path / "copy.idx"
     shutil.copy2(path, copy)
     shutil.copy(verified_mark(path), verified_mark(copy))
@@ -300,15 +299,23 @@ def test_a_trusted_start_skips_the_hash_of_a_file_this_boot_wrote_and_no_other(
     with pytest.raises(IndexCorruptError, match="checksum"):
         load_index(path, trust_mark=True)  # the machine restarted since
     monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
-    path.write_bytes(bytes(data))  # written in place again, at another time (file times
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))  # tick in jiffies)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))  # changed since
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(path, trust_mark=True)
+    # the time as it was, and the mark back: a check without trust finds the damage and
+    # takes the mark away, so the next trusted start hashes too
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    filetrust.vouch(path, verified_mark(path))
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        load_index(path)
+    assert not verified_mark(path).exists()
     with pytest.raises(IndexCorruptError, match="checksum"):
         load_index(path, trust_mark=True)
     (tmp_path / "good").mkdir()
     good = saved_file(tmp_path / "good")
     verified_mark(good).unlink()  # as after a file restored from elsewhere
     load_index(good, trust_mark=True)  # hashed, and then vouched for
-    assert filetrust.vouched(good, verified_mark(good), exact=True)
+    assert filetrust.vouched(good, verified_mark(good))
 
 
 def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:

@@ -139,32 +139,48 @@ def test_corrupt_database_refuses_to_open(tmp_path: Path) -> None:
 
 
 def test_a_clean_close_lets_the_next_start_skip_the_whole_file_check(tmp_path: Path) -> None:
-    """The start-up check reads every page (4.7 s at a million snippets); a clean close
-    marks the file so that the next start can skip it, once, while the file is as the
-    close left it. A crash leaves no mark; a file changed since is checked."""
+    """The start-up check reads every page (4.7 s at a million snippets); the service's
+    clean close marks the file so that the next start can skip it, once, while the file
+    is as the close left it. A crash leaves no mark; a file changed since is checked; a
+    repository that does not hold the marks (a read command beside a live service)
+    writes none."""
     from storage.sqlite.schema import closed_cleanly
 
     path = tmp_path / "s.db"
     repo = SQLiteRepository(path, 4)
+    repo.hold_marks()
     repo.writer.set_meta("model", "m")
     assert not closed_cleanly(path)  # open, never closed: a crash would leave this
     repo.close()
     assert closed_cleanly(path)
     assert not closed_cleanly(path)  # consumed: the running service may crash
     SQLiteRepository(path, 4).close()
+    assert not closed_cleanly(path)  # not the service's: no mark
+    held = SQLiteRepository(path, 4)
+    held.hold_marks()
+    held.close()
     with path.open("r+b") as fh:  # changed outside after the close
         fh.seek(0, 2)
         fh.write(b"\0" * 10)
     assert not closed_cleanly(path)
 
 
-def test_a_service_killed_on_this_boot_skips_the_check_a_machine_crash_or_a_copy_does_not(
+def _service_start(path: Path, said: list[str]) -> SQLiteRepository:
+    """What the service's start does with its database (engine.service)."""
+    repo = SQLiteRepository(path, 4, check=False)
+    said.append(repo.check_integrity(trust_clean_close=True))
+    repo.hold_marks()
+    return repo
+
+
+def test_a_service_not_closed_on_this_boot_skips_the_check_a_reboot_or_a_restore_does_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A killed process cannot tear a WAL commit (the kernel keeps what it wrote), so the
-    start after it trusts the file as the check before found it; a new boot of the
-    machine, a copied or restored file, or a clean close followed by a change outside
-    gets the whole-file check again."""
+    start after it trusts the file as the check before found it, also after checkpoints
+    changed the main file; a new boot of the machine, a file copied over it or elsewhere,
+    a clean close followed by a change outside, or no boot id gets the check again. A
+    read command beside the service leaves its mark alone."""
     import shutil
 
     import filetrust
@@ -175,56 +191,65 @@ def test_a_service_killed_on_this_boot_skips_the_check_a_machine_crash_or_a_copy
     monkeypatch.setattr(schema, "check_integrity", lambda p: checked.append(p) or real_check(p))
     monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
     path = tmp_path / "s.db"
-
     said: list[str] = []
 
-    def start(p: Path = path) -> SQLiteRepository:
-        repo = SQLiteRepository(p, 4, check=False)
-        said.append(repo.check_integrity(trust_clean_close=True))
-        return repo
-
-    killed = start()  # a first start checks
+    killed = _service_start(path, said)  # a first start checks
     killed.writer.set_meta("model", "m")
+    killed.writer.checkpoint("TRUNCATE")  # the main file changes: marked again
+    backup = tmp_path / "backup.db"
+    shutil.copy(path, backup)
+    killed.writer.set_meta("more", "rows")
+    killed.writer.checkpoint("TRUNCATE")
     assert checked == [path]
-    start()  # the first was killed (never closed), on this boot: no check
+    SQLiteRepository(path, 4, check=False).close()  # `storyline stories` beside it
+    _service_start(path, said)  # the first was killed (never closed), on this boot
     assert checked == [path]
-    assert said == [
-        "checked",
-        "check skipped: its last service was killed and the machine did not restart",
-    ]
+    assert said == ["checked", "check skipped: its last service was not closed and the "
+                    "machine did not restart"]  # fmt: skip
+    shutil.copyfile(backup, path)  # a backup restored over it: the same inode
+    _service_start(path, said)
+    assert checked == [path, path]
     copy = tmp_path / "copy.db"
     shutil.copy(path, copy)
     shutil.copy(schema._in_use_marker(path), schema._in_use_marker(copy))
-    start(copy)  # the mark came along, the inode did not
-    assert checked == [path, copy]
+    _service_start(copy, said)  # the mark came along, the inode did not
+    assert checked == [path, path, copy]
     monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-2")
-    start()  # the machine restarted since
-    assert checked == [path, copy, path]
-    start().close()  # a clean close takes the in-use mark away ...
+    _service_start(path, said)  # the machine restarted since
+    assert checked == [path, path, copy, path]
+    _service_start(path, said).close()  # a clean close takes the in-use mark away ...
     with path.open("r+b") as fh:  # ... and a change outside after it is checked
         fh.seek(0, 2)
         fh.write(b"\0" * 10)
-    start()
-    assert checked == [path, copy, path, path]
+    _service_start(path, said)
+    assert checked == [path, path, copy, path, path]
     monkeypatch.setattr(filetrust, "boot_id", lambda: None)  # no boot id: no trust
-    start()
-    assert checked == [path, copy, path, path, path]
+    _service_start(path, said)
+    assert checked == [path, path, copy, path, path, path]
 
 
-def test_a_killed_service_over_a_file_damaged_since_a_reboot_fails_its_start(
+def test_damage_found_by_a_check_leaves_no_mark_to_skip_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Damage the marks cannot see (a page changed with the file's time kept): `storyline
+    check` finds it, and the next start, which would have trusted the file, checks it and
+    refuses it."""
+    import os
+
     import filetrust
+    from storage.sqlite.schema import check_integrity
 
     monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-1")
     path = tmp_path / "s.db"
-    repo = SQLiteRepository(path, 4, check=False)
-    repo.check_integrity(trust_clean_close=True)
+    repo = _service_start(path, [])
     repo.writer.set_meta("model", "m")
-    repo.writer.checkpoint("PASSIVE")  # into the main file, where the damage goes
-    with path.open("r+b") as fh:  # a page torn by a power loss
-        fh.seek(0)
+    repo.writer.checkpoint("TRUNCATE")  # into the main file, where the damage goes
+    st = path.stat()
+    with path.open("r+b") as fh:  # a b-tree page's header
+        fh.seek(4096 + 8)
         fh.write(b"\xff" * 100)
-    monkeypatch.setattr(filetrust, "boot_id", lambda: "boot-2")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     with pytest.raises(StorageCorruptError, match="s.db"):
-        SQLiteRepository(path, 4, check=False).check_integrity(trust_clean_close=True)
+        check_integrity(path)  # what `storyline check` runs
+    with pytest.raises(StorageCorruptError, match="s.db"):
+        _service_start(path, [])
