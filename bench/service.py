@@ -19,7 +19,9 @@
    story list, search and single-POST latencies; resident memory per stored snippet;
    restart-to-ready after SIGTERM, after SIGKILL, and with the index file removed.
 5. `--parts restart --work DIR`: the restarts alone, again, on the store a `stored` run left
-   in DIR/stored (to measure start-up changes at a million without rebuilding the store).
+   in DIR/stored (to measure start-up changes at a million without rebuilding the store);
+   `--kill-after N` posts N new snippets one by one before the SIGKILL, so that the start
+   after it has N vectors to take on beyond the index file's last snapshot.
 """
 
 from __future__ import annotations
@@ -243,14 +245,19 @@ def real_model(args: argparse.Namespace, work: Path, settings: Settings) -> dict
     return out
 
 
-def restart_only(work: Path) -> dict:
+def restart_only(work: Path, kill_after: int = 0) -> dict:
     """Start-up again on the store a `stored` run left (a million snippets take minutes to
-    build): a first start, then restarts after SIGTERM and after SIGKILL."""
+    build): a first start, then restarts after SIGTERM and after SIGKILL (`kill_after` new
+    snippets posted before the kill, under external ids no run used before)."""
     if not (work / "stored" / "storyline.db").exists():
         raise SystemExit(f"no store in {work / 'stored'}: run --parts stored --work {work} first")
     server = ServerProcess(work / "stored", SYNTHETIC_ENV)
     res: dict = {"first_start_s": server.start(), "first_start_cpu_s": server.start_cpu_s}
     for name, sig in (("after_sigterm_s", signal.SIGTERM), ("after_sigkill_s", signal.SIGKILL)):
+        if sig == signal.SIGKILL and kill_after:
+            fresh = snippets(kill_after, seed=int(time.time() * 1000) % 1_000_000_000 + 1000)
+            with httpx.Client(base_url=server.url, timeout=60.0) as client:
+                res["posts_before_kill"] = {"n": kill_after, **single_posts(client, fresh)}
         server.stop(sig)
         res[name] = server.start()
         res[f"{name}_cpu"] = server.start_cpu_s
@@ -509,6 +516,12 @@ def main(argv: list[str] | None = None) -> int:
         "previous `stored` run left in --work/stored)",
     )
     ap.add_argument("--work", type=Path, help="folder for the data dirs (default: a temp dir)")
+    ap.add_argument(
+        "--kill-after",
+        type=int,
+        default=0,
+        help="with --parts restart: new snippets posted one by one before the SIGKILL",
+    )
     args = ap.parse_args(argv)
     quick, full = (600, 10_000, 1, 200, 100, 1000), (3000, 100_000, 3, 1000, 300, 5000)
     names = ("n_real", "stored", "rounds", "reads", "n_single", "tail")
@@ -528,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         if "stored" in parts:
             res["stored"] = stored(args, work)
         if "restart" in parts:
-            res["restart"] = restart_only(work)
+            res["restart"] = restart_only(work, args.kill_after)
         if "real" in parts and "stored" in parts:
             res["summary"] = summary(res)
         res["elapsed_s"] = time.perf_counter() - started

@@ -32,6 +32,9 @@ class _Saved:
     index: weakref.ref[VectorIndex] | None = None  # the in-memory index it was made from
 
 
+FOLD_PER_BATCH = 64  # deferred vectors built into the HNSW graph after each writer batch
+
+
 class IndexFiles:
     def __init__(self, repo: Repository, path: Path, snapshot_every: int) -> None:
         self.repo = repo
@@ -53,12 +56,19 @@ class IndexFiles:
             except IndexCorruptError as exc:
                 log.warning("%s", exc)
                 index = None
+        # What came after the file's watermark is deferred: searchable at once, built into
+        # an HNSW graph after writer batches (`fold`), not before ready (about 3.7 ms a
+        # vector at a million on 2 cores: a start after a crash just before a snapshot
+        # would insert 20,000). A rebuild from the database inserts as it always did.
         if index is None:
             index = build_index(dim, self.repo.counts()["snippets"])
             self._saved = _Saved()
+            top_up = index.add
+        else:
+            top_up = index.defer
         added = 0
         for ids, vectors in self.repo.iter_vectors(after_id=self._saved.watermark):
-            index.add(ids, vectors)
+            top_up(ids, vectors)
             added += len(ids)
         self._saved.size = self._due_from = len(index) - added
         self._saved.index = weakref.ref(index)
@@ -110,6 +120,13 @@ class IndexFiles:
 
     def changes_applied(self, seq: int) -> None:
         self.changes_seq = max(self.changes_seq, seq)
+
+    def fold(self, index: VectorIndex) -> None:
+        """Called by the writer after each batch: a slice of the deferred vectors goes into
+        the index's structure (at most `FOLD_PER_BATCH`: a quarter of a second at a million
+        on 2 cores), so that the tail a start left shrinks as the service works, and while
+        it does, new vectors wait in the tail too."""
+        index.fold(FOLD_PER_BATCH)
 
     def maybe_snapshot(self, index: VectorIndex, model: str) -> None:
         """Called by the writer after each batch: a due snapshot is written on a thread of

@@ -198,6 +198,7 @@ class Service:
         self.index_files.top_up(self.index)
 
     def _maybe_snapshot(self) -> None:
+        self.index_files.fold(self.index)
         self.index_files.maybe_snapshot(self.index, self._model.identity.key)
 
     def snapshot_index(self) -> None:

@@ -34,6 +34,15 @@ class VectorIndex(Protocol):
         """Insert vectors; raises ValueError on bad shapes/dtypes or an id already present."""
         ...
 
+    def defer(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """`add`, where the index may keep the vectors searchable in an exact tail and
+        build them into its structure later (`fold`): a start's top-up."""
+        ...
+
+    def fold(self, limit: int) -> int:
+        """Build up to `limit` deferred vectors into the index's structure; how many."""
+        ...
+
     def remove(self, ids: np.ndarray) -> int:
         """Delete ids; unknown ids are ignored. Returns how many were removed."""
         ...

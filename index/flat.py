@@ -64,6 +64,22 @@ class FlatIndex:
             self._index.add_with_ids(vecs, id_arr)
             self._ids.update(id_arr.tolist())
 
+    def defer(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """An exact index has nothing to build: `add`."""
+        self.add(ids, vectors)
+
+    def fold(self, limit: int) -> int:
+        return 0
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of `ids` (all present), in their order."""
+        id_arr = as_ids(ids)
+        with self._lock:
+            out = np.empty((id_arr.size, self._dim), dtype=np.float32)
+            for row, i in enumerate(id_arr.tolist()):
+                out[row] = self._index.reconstruct(i)
+        return out
+
     def remove(self, ids: np.ndarray) -> int:
         """Delete ids physically (O(n) compaction inside FAISS)."""
         id_arr = np.unique(as_ids(ids))

@@ -4,6 +4,13 @@ FAISS HNSW cannot delete, so removals become tombstones: a bitmap over the
 internal positions, excluded at search time through an ``IDSelector``. Keying
 tombstones by internal position (not external id) lets a removed id be added
 again later. ``compact()`` rebuilds the graph without the dead entries.
+
+Vectors added with ``defer`` wait in an exact tail (a flat index searched beside
+the graph) until ``fold`` inserts them: at a million vectors an insertion costs
+about 3.7 ms on 2 cores, and a start after a crash tops up everything committed
+since the last snapshot. While the tail holds anything, ids above the graph's
+join it too, so the graph always holds a prefix of the ids and its saved file's
+watermark stays true.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from index._arrays import (
 )
 from index.base import stamp_watermark
 from index.fileformat import write_index_file
+from index.flat import FlatIndex
 from index.untyped import faiss
 
 
@@ -54,6 +62,7 @@ class HNSWIndex:
         self._lock = threading.RLock()
         self._write_lock = threading.RLock()
         self._save_lock = threading.Lock()  # saves reach the file in the order they copied
+        self._tail = FlatIndex(dim)  # deferred vectors, ids above every id in the graph
         hnsw = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = ef_construction
         hnsw.hnsw.efSearch = ef_search
@@ -80,6 +89,7 @@ class HNSWIndex:
         self._live: dict[int, int] = dict(zip(ext[pos].tolist(), pos.tolist(), strict=True))
         if len(self._live) != pos.size:
             raise ValueError("an external id is live at more than one position")
+        self._top = int(ext.max()) if n else None  # the largest id ever in the graph
         self._refresh_params()
 
     def _refresh_params(self) -> None:
@@ -128,26 +138,71 @@ class HNSWIndex:
         return self._n_dead
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Insert a batch; all-or-nothing on validation failure."""
+        """Insert a batch; all-or-nothing on validation failure. While the tail holds
+        anything, ids above the graph's join the tail (see the module's docstring)."""
+        self._add(ids, vectors, defer=False)
+
+    def defer(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Searchable at once, inserted into the graph later (`fold`): ids above every
+        id in the graph go to the exact tail; any others are inserted now."""
+        self._add(ids, vectors, defer=True)
+
+    def _add(self, ids: np.ndarray, vectors: np.ndarray, defer: bool) -> None:
         id_arr = as_ids(ids)
         vecs = as_vectors(vectors, self._dim)
         check_batch(id_arr, vecs)
         if id_arr.size == 0:
             return
         with self._write_lock, self._lock:
-            present = [i for i in id_arr.tolist() if i in self._live]
+            present = [i for i in id_arr.tolist() if i in self._live or i in self._tail]
             if present:
                 raise ValueError(f"ids already in the index: {describe_ids(present)}")
-            self._reserve(id_arr.size)
-            self._index.add_with_ids(vecs, id_arr)
-            start = self._n
-            self._ext[start : start + id_arr.size] = id_arr
-            self._n += id_arr.size
-            self._live.update(zip(id_arr.tolist(), range(start, self._n), strict=True))
+            later = np.zeros(id_arr.size, dtype=bool)
+            if defer or len(self._tail):
+                later = id_arr > self._top if self._top is not None else ~later
+            if not later.all():
+                self._insert(id_arr[~later], vecs[~later])
+            if later.any():
+                self._tail.add(id_arr[later], vecs[later])
+
+    def _insert(self, id_arr: np.ndarray, vecs: np.ndarray) -> None:
+        """Into the graph; call with both locks held."""
+        self._reserve(id_arr.size)
+        self._index.add_with_ids(vecs, id_arr)
+        start = self._n
+        self._ext[start : start + id_arr.size] = id_arr
+        self._n += id_arr.size
+        self._live.update(zip(id_arr.tolist(), range(start, self._n), strict=True))
+        top = int(id_arr.max())
+        self._top = top if self._top is None else max(self._top, top)
+
+    def fold(self, limit: int) -> int:
+        """Insert up to `limit` of the tail's lowest ids into the graph; how many. Searches
+        wait for the slice (about 3.7 ms a vector at a million on 2 cores)."""
+        with self._write_lock:
+            ids = self._tail.ids()
+            if ids.size == 0 or limit < 1:
+                return 0
+            take = np.sort(ids)[:limit]
+            vecs = self._tail.vectors(take)
+            with self._lock:
+                self._insert(take, vecs)
+                self._tail.remove(take)
+            return int(take.size)
+
+    @property
+    def deferred(self) -> int:
+        """Vectors in the exact tail, not yet in the graph."""
+        return len(self._tail)
 
     def remove(self, ids: np.ndarray) -> int:
-        """Tombstone ids; their vectors stay in the graph until compact()."""
+        """Tombstone ids; their vectors stay in the graph until compact(). Ids in the
+        tail leave it."""
         id_arr = as_ids(ids)
+        with self._write_lock, self._lock:
+            return self._tail.remove(id_arr) + self._tombstone(id_arr)
+
+    def _tombstone(self, id_arr: np.ndarray) -> int:
         with self._write_lock, self._lock:
             positions: list[int] = []
             for i in id_arr.tolist():
@@ -169,24 +224,35 @@ class HNSWIndex:
         q = as_vectors(queries, self._dim, name="queries")
         k = check_k(k)
         with self._lock:
-            if not self._live or q.shape[0] == 0:
+            if (not self._live and not len(self._tail)) or q.shape[0] == 0:
                 return empty_result(q.shape[0], k)
-            scores, pos = self._hnsw.search(q, k, params=self._params)
-            ext = self._ext
-        ids = np.where(pos == PAD_ID, PAD_ID, ext[np.maximum(pos, 0)])
-        return finish_result(scores, ids)
+            if self._live:
+                scores, pos = self._hnsw.search(q, k, params=self._params)
+                ids = np.where(pos == PAD_ID, PAD_ID, self._ext[np.maximum(pos, 0)])
+                scores, ids = finish_result(scores, ids)
+            else:
+                scores, ids = empty_result(q.shape[0], k)
+            if len(self._tail):  # inside the lock: a fold moves vectors between the two
+                more_scores, more_ids = self._tail.search(q, k)
+                scores = np.concatenate([scores, more_scores], axis=1)
+                ids = np.concatenate([ids, more_ids], axis=1)
+                best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+                scores = np.take_along_axis(scores, best, axis=1)
+                ids = np.take_along_axis(ids, best, axis=1)
+        return scores, ids
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self._live) + len(self._tail)
 
     def __contains__(self, item: object) -> bool:
         if isinstance(item, bool) or not isinstance(item, int | np.integer):
             return False
-        return int(item) in self._live
+        return int(item) in self._live or int(item) in self._tail
 
     def ids(self) -> np.ndarray:
         with self._lock:
-            return np.fromiter(self._live.keys(), dtype=np.int64, count=len(self._live))
+            graph = np.fromiter(self._live.keys(), dtype=np.int64, count=len(self._live))
+            return np.concatenate([graph, self._tail.ids()]) if len(self._tail) else graph
 
     def compact(self) -> int:
         """Rebuild the graph from live vectors; returns the number of tombstones purged.

@@ -507,3 +507,58 @@ def test_a_save_beside_the_writer_records_the_ids_it_copied(tmp_path: Path, kind
     finally:
         stop.set()
         thread.join()
+
+
+# --- the exact tail of an HNSW index (`defer`, `fold`) -------------------------------
+
+
+def test_deferred_vectors_are_searchable_at_once_and_fold_in_lowest_ids_first(
+    tmp_path: Path,
+) -> None:
+    """A start tops up what came after the index file's watermark with `defer`: the
+    vectors are found at once (exactly, beside the graph), new ids join them while any
+    wait, `fold` moves the lowest ids into the graph, and a save holds the graph alone
+    with a watermark below every waiting id, so that the next start defers the rest."""
+    rng = np.random.default_rng(21)
+    vecs = unit(rng, 300)
+    index = HNSWIndex(DIM, ef_search=200)
+    index.add(np.arange(100), vecs[:100])
+    index.defer(np.arange(100, 250), vecs[100:250])
+    assert index.deferred == 150 and len(index) == 250 and 120 in index
+    index.add(np.arange(250, 300), vecs[250:])  # above the graph while the tail waits
+    assert index.deferred == 200
+    with pytest.raises(ValueError, match="already"):
+        index.add(np.array([120]), vecs[:1])
+    exact = FlatIndex(DIM)
+    exact.add(np.arange(300), vecs)
+    queries = vecs[::7]
+    got_scores, got_ids = index.search(queries, 5)
+    want_scores, want_ids = exact.search(queries, 5)
+    assert (got_ids[:, 0] == np.arange(300)[::7]).all()  # each finds itself, graph or tail
+    assert np.mean(got_ids == want_ids) > 0.95
+    assert (np.diff(got_scores, axis=1) <= 1e-6).all()  # merged best first
+    assert index.fold(64) == 64 and index.deferred == 136
+    assert sorted(index._tail.ids().tolist())[0] == 164  # the lowest went first
+    assert index.remove(np.array([5, 200])) == 2  # one in the graph, one in the tail
+    assert 200 not in index and 5 not in index and len(index) == 298
+    meta = index.save(tmp_path / "h.idx", {"watermark": None})
+    assert meta["watermark"] == 163  # the graph's: every waiting id is above it
+    loaded, _ = load_index(tmp_path / "h.idx")
+    assert len(loaded) == 163 and loaded.deferred == 0  # 0-163 less the removed 5
+    rest = np.array(sorted(set(range(164, 300)) - {200}))
+    loaded.defer(rest, vecs[rest])
+    assert sorted(loaded.ids().tolist()) == sorted(index.ids().tolist())
+    while loaded.fold(50):
+        pass
+    assert loaded.deferred == 0 and len(loaded) == 298
+    scores, ids = loaded.search(queries, 5)
+    assert np.mean(ids == index.search(queries, 5)[1]) > 0.95
+    loaded.add(np.array([1000]), vecs[:1])  # no tail left: straight into the graph
+    assert loaded.deferred == 0
+
+
+def test_a_flat_index_has_nothing_to_defer() -> None:
+    index = FlatIndex(DIM)
+    rng = np.random.default_rng(22)
+    index.defer(np.arange(10), unit(rng, 10))
+    assert len(index) == 10 and index.fold(5) == 0
