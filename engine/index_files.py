@@ -35,6 +35,11 @@ class _Saved:
 FOLD_PER_BATCH = 64  # deferred vectors built into the HNSW graph after each writer batch
 
 
+def _built(index: VectorIndex) -> int:
+    """Vectors in the structure a saved file holds (not those waiting deferred)."""
+    return len(index) - index.deferred
+
+
 class IndexFiles:
     def __init__(self, repo: Repository, path: Path, snapshot_every: int) -> None:
         self.repo = repo
@@ -70,7 +75,7 @@ class IndexFiles:
         for ids, vectors in self.repo.iter_vectors(after_id=self._saved.watermark):
             top_up(ids, vectors)
             added += len(ids)
-        self._saved.size = self._due_from = len(index) - added
+        self._saved.size = self._due_from = min(len(index) - added, _built(index))
         self._saved.index = weakref.ref(index)
         self.changes_seq = self.repo.last_change()
         log.info("index ready: %d vectors (%d added from the database)", len(index), added)
@@ -122,17 +127,18 @@ class IndexFiles:
         self.changes_seq = max(self.changes_seq, seq)
 
     def fold(self, index: VectorIndex) -> None:
-        """Called by the writer after each batch: a slice of the deferred vectors goes into
-        the index's structure (at most `FOLD_PER_BATCH`: a quarter of a second at a million
-        on 2 cores), so that the tail a start left shrinks as the service works, and while
-        it does, new vectors wait in the tail too."""
+        """Called by the writer after each batch: deferred vectors go into the index's
+        structure, `FOLD_PER_BATCH` of the backlog (a quarter of a second at a million on
+        2 cores) and as many as the batch itself sent to the tail, so that the tail a
+        start left shrinks as the service works. An idle service keeps it (searched
+        exactly) until the next batch."""
         index.fold(FOLD_PER_BATCH)
 
     def maybe_snapshot(self, index: VectorIndex, model: str) -> None:
         """Called by the writer after each batch: a due snapshot is written on a thread of
         its own (at a million vectors the file is 2.3 GB: seconds the writer would wait);
         the writer waits only while the index is copied."""
-        if len(index) - self._due_from < self.snapshot_every:
+        if _built(index) - self._due_from < self.snapshot_every:
             return
         if self._running is not None and self._running.is_alive():
             return
@@ -144,7 +150,7 @@ class IndexFiles:
             except Exception:  # the next due snapshot tries again; restart rebuilds
                 log.exception("index snapshot to %s failed", self.path)
 
-        self._due_from = len(index)  # not due again while this one runs
+        self._due_from = _built(index)  # not due again while this one runs
         self._running = threading.Thread(target=save, name="index-snapshot", daemon=True)
         self._running.start()
 
@@ -157,19 +163,22 @@ class IndexFiles:
         """`changes`: the change-log position the index reflects, when it is not the one in
         force (the re-index saves its new index before the swap, from its snapshot)."""
         changes = self.changes_seq if changes is None else changes
-        size = len(index)
+        size = _built(index)
         meta = index.save(self.path, {"model": model, "watermark": None, "changes": changes})
         self._saved = _Saved(int(meta["watermark"]), size, changes, weakref.ref(index))
 
     def unchanged(self, index: VectorIndex) -> bool:
-        """Whether the file already holds `index` as it is: a clean stop then writes
+        """Whether the file already holds `index` as it is, less what waits deferred (no
+        file holds that: the next start defers it again): a clean stop then writes
         nothing (at a million vectors a snapshot takes 10 s, more than a container's
         usual grace before SIGKILL). New vectors have ids above the watermark; a
         deletion or correction moves the change log; a swap installs another index."""
         saved = self._saved
         if saved.index is None or saved.index() is not index:
             return False
-        if len(index) != saved.size or self.changes_seq != saved.changes:
+        if _built(index) != saved.size or self.changes_seq != saved.changes:
             return False
+        if index.deferred:  # new ids wait in the tail, which no file holds; the graph is as saved
+            return True
         ids = index.ids()
         return len(ids) == 0 or int(ids.max()) <= saved.watermark

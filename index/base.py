@@ -40,7 +40,13 @@ class VectorIndex(Protocol):
         ...
 
     def fold(self, limit: int) -> int:
-        """Build up to `limit` deferred vectors into the index's structure; how many."""
+        """Build deferred vectors into the index's structure (`limit`, and as many as
+        joined them since the last fold); how many."""
+        ...
+
+    @property
+    def deferred(self) -> int:
+        """Vectors added but not yet built into the structure a saved file holds."""
         ...
 
     def remove(self, ids: np.ndarray) -> int:

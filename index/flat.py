@@ -71,6 +71,10 @@ class FlatIndex:
     def fold(self, limit: int) -> int:
         return 0
 
+    @property
+    def deferred(self) -> int:
+        return 0
+
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of `ids` (all present), in their order."""
         id_arr = as_ids(ids)

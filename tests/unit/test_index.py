@@ -537,15 +537,16 @@ def test_deferred_vectors_are_searchable_at_once_and_fold_in_lowest_ids_first(
     assert (got_ids[:, 0] == np.arange(300)[::7]).all()  # each finds itself, graph or tail
     assert np.mean(got_ids == want_ids) > 0.95
     assert (np.diff(got_scores, axis=1) <= 1e-6).all()  # merged best first
-    assert index.fold(64) == 64 and index.deferred == 136
-    assert sorted(index._tail.ids().tolist())[0] == 164  # the lowest went first
-    assert index.remove(np.array([5, 200])) == 2  # one in the graph, one in the tail
-    assert 200 not in index and 5 not in index and len(index) == 298
+    # 64, and the 50 that joined the tail through `add`: it shrinks whatever comes
+    assert index.fold(64) == 114 and index.deferred == 86
+    assert sorted(index._tail.ids().tolist())[0] == 214  # the lowest went first
+    assert index.remove(np.array([5, 250])) == 2  # one in the graph, one in the tail
+    assert 250 not in index and 5 not in index and len(index) == 298
     meta = index.save(tmp_path / "h.idx", {"watermark": None})
-    assert meta["watermark"] == 163  # the graph's: every waiting id is above it
+    assert meta["watermark"] == 213  # the graph's: every waiting id is above it
     loaded, _ = load_index(tmp_path / "h.idx")
-    assert len(loaded) == 163 and loaded.deferred == 0  # 0-163 less the removed 5
-    rest = np.array(sorted(set(range(164, 300)) - {200}))
+    assert len(loaded) == 213 and loaded.deferred == 0  # 0-213 less the removed 5
+    rest = np.array(sorted(set(range(214, 300)) - {250}))
     loaded.defer(rest, vecs[rest])
     assert sorted(loaded.ids().tolist()) == sorted(index.ids().tolist())
     while loaded.fold(50):
@@ -555,6 +556,28 @@ def test_deferred_vectors_are_searchable_at_once_and_fold_in_lowest_ids_first(
     assert np.mean(ids == index.search(queries, 5)[1]) > 0.95
     loaded.add(np.array([1000]), vecs[:1])  # no tail left: straight into the graph
     assert loaded.deferred == 0
+
+
+def test_the_tail_shrinks_while_batches_larger_than_a_fold_arrive() -> None:
+    """Writer batches may hold up to a thousand snippets: what joins the tail is folded
+    with the backlog's slice, so a bulk import after a crash start does not grow it."""
+    rng = np.random.default_rng(23)
+    index = HNSWIndex(DIM, m=8, ef_construction=16)
+    index.add(np.arange(50), unit(rng, 50))
+    index.defer(np.arange(50, 350), unit(rng, 300))
+    backlog, next_id = [], 350
+    for _ in range(4):
+        index.add(np.arange(next_id, next_id + 100), unit(rng, 100))  # a batch of 100
+        next_id += 100
+        index.fold(64)
+        backlog.append(index.deferred)
+    assert backlog == [236, 172, 108, 44] and len(index) == 750
+
+
+def test_an_empty_graph_saves_a_watermark_below_every_waiting_id(tmp_path: Path) -> None:
+    index = HNSWIndex(DIM)
+    index.defer(np.array([-40, -7, 3]), unit(np.random.default_rng(24), 3))
+    assert index.save(tmp_path / "h.idx", {"watermark": None})["watermark"] == -41
 
 
 def test_a_flat_index_has_nothing_to_defer() -> None:
