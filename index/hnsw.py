@@ -193,7 +193,7 @@ class HNSWIndex:
             if not len(self._tail) or limit < 1:
                 return 0
             ids = self._tail.ids()
-            take = np.sort(ids)[:limit] if limit < ids.size else np.sort(ids)
+            take = np.sort(ids)[:limit]
             for start in range(0, take.size, FOLD_SLICE):
                 part = take[start : start + FOLD_SLICE]
                 vecs = self._tail.vectors(part)
@@ -218,21 +218,21 @@ class HNSWIndex:
             return self._tail.remove(id_arr) + self._tombstone(id_arr)
 
     def _tombstone(self, id_arr: np.ndarray) -> int:
-        with self._write_lock, self._lock:
-            positions: list[int] = []
-            for i in id_arr.tolist():
-                p = self._live.pop(i, None)
-                if p is not None:
-                    positions.append(p)
-            if not positions:
-                return 0
-            pos = np.asarray(positions, dtype=np.int64)
-            np.bitwise_or.at(self._dead_bits, pos >> 3, (1 << (pos & 7)).astype(np.uint8))
-            was_clean = self._n_dead == 0
-            self._n_dead += pos.size
-            if was_clean:
-                self._refresh_params()
-            return int(pos.size)
+        """Call with both locks held."""
+        positions: list[int] = []
+        for i in id_arr.tolist():
+            p = self._live.pop(i, None)
+            if p is not None:
+                positions.append(p)
+        if not positions:
+            return 0
+        pos = np.asarray(positions, dtype=np.int64)
+        np.bitwise_or.at(self._dead_bits, pos >> 3, (1 << (pos & 7)).astype(np.uint8))
+        was_clean = self._n_dead == 0
+        self._n_dead += pos.size
+        if was_clean:
+            self._refresh_params()
+        return int(pos.size)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-k by inner product, never returning removed ids."""
