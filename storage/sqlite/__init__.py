@@ -71,20 +71,20 @@ class SQLiteRepository(Reads):
         the in-use mark current while it writes, and at its close removes it and, when
         the close folded the WAL, writes the clean-close mark. Others (read commands
         beside a live service) leave the marks alone."""
-        self._marks = filetrust.identity(os.stat(self.path))
-        mark_in_use(self.path)
+        self._marks = []  # held, nothing marked yet: the first look marks the file
+        self._mark_changes()
         self.writer.after_write = self._mark_changes
 
     def _mark_changes(self) -> None:
         """After a write: a checkpoint that changed the main file is marked again (a kill
         before that only makes the next start check)."""
         try:
-            now = filetrust.identity(os.stat(self.path))
+            st = os.stat(self.path)
         except OSError:
             return
-        if now != self._marks:
-            self._marks = now
-            mark_in_use(self.path)
+        if filetrust.identity(st) != self._marks:
+            self._marks = filetrust.identity(st)
+            mark_in_use(self.path, st)
 
     def set_dim(self, dim: int) -> None:
         """Vectors change size when the re-index moves to another model."""

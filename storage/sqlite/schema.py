@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from importlib.resources import files
 from pathlib import Path
@@ -85,11 +86,12 @@ def _in_use_marker(path: Path) -> Path:
     return path.with_name(path.name + ".in-use")
 
 
-def mark_in_use(path: Path) -> None:
-    """The file as it is now, sound (checked, or rightly trusted) and open in a service,
-    on this boot of the machine; the service marks it again after each change to the
-    main file (`SQLiteRepository.hold_marks`: in WAL mode only checkpoints write it)."""
-    filetrust.vouch(path, _in_use_marker(path))
+def mark_in_use(path: Path, st: os.stat_result | None = None) -> None:
+    """The file as it is now (or as `st`), sound (checked, or rightly trusted) and open in
+    a service, on this boot of the machine: written by the service's repository only
+    (`SQLiteRepository.hold_marks`), at start and after each change to the main file
+    (in WAL mode only checkpoints write it)."""
+    filetrust.vouch(path, _in_use_marker(path), st)
 
 
 def clear_in_use(path: Path) -> None:
@@ -109,7 +111,8 @@ def integrity(path: Path, trust_clean_close: bool) -> str:
     """`check_integrity`, skipped when the last close was clean and the file is as it
     left it (the mark is consumed), or when the last service on it was not closed on this
     boot of the machine (`not_closed_on_this_boot`): `trust_clean_close`, the service's
-    start-up, which then marks the file in use. Says which it was, for the log."""
+    start-up (whose repository then marks the file in use). Says which it was, for the
+    log."""
     if not trust_clean_close:
         check_integrity(path)
         return "checked"
@@ -120,7 +123,6 @@ def integrity(path: Path, trust_clean_close: bool) -> str:
     else:
         check_integrity(path)
         how = "checked"
-    mark_in_use(path)
     return how
 
 
