@@ -106,13 +106,17 @@ def test_access_lines_name_every_route_template(
         "/stories/1": "/stories/{story_id}",
         "/no/such/page": "<unmatched>",
     }
-    for path in paths:
-        client.get(path)
 
     def access() -> list[str]:
         return [r["route"] for r in lines(captured) if r["logger"] == "storyline.access"]
 
-    deadline = time.monotonic() + 30  # a line is written once its answer has gone out
-    while len(access()) < len(paths) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # A line is written once its answer has gone out, which for a streamed file can be
+    # after the client has read it and sent the next request: wait for each request's
+    # line before the next, so that the lines come in the order the paths were asked.
+    for path in paths:
+        before = len(access())
+        client.get(path)
+        deadline = time.monotonic() + 30
+        while len(access()) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
     assert access()[-len(paths) :] == list(paths.values())
